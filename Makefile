@@ -1,0 +1,45 @@
+# codegraph — the commands the README tells people to run.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+TORCH := torch==2.13.0
+
+.PHONY: setup demo test lint bench train clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# the CPU build of torch first: a plain `torch` requirement would pull a multi-GB CUDA build
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/codegraph scan examples/ ; test $$? -le 1
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory -C vscode-extension test PYTHON=$(abspath $(BIN)/python); \
+	else echo "node not found: skipping the VS Code extension tests"; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check codegraph models lsp tests benchmarks
+	$(BIN)/ruff format --check codegraph models lsp tests benchmarks
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+train: $(STAMP)
+	$(BIN)/codegraph corpus build
+	$(BIN)/codegraph dataset build
+	$(BIN)/codegraph train --config models/training/default.toml
+	$(BIN)/codegraph eval --config models/training/default.toml
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from codegraph.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""The `codegraph` command. Each subcommand lives in its own module with ``main(argv) -> int``.
+
+Modules are imported only when their subcommand runs, so `codegraph scan --help`
+does not pay for loading torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from codegraph import __version__
+
+#: subcommand -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "scan": ("codegraph.scan", "find bugs in files or directories (text, json, sarif, github)"),
+    "fix": ("codegraph.fix", "apply the proposed repairs at or above a confidence"),
+    "graph": ("codegraph.export", "print the code graph of a file (json, graphml, dot)"),
+    "lsp": ("codegraph.lsp.server", "serve the Language Server Protocol on stdio"),
+    "rules": ("codegraph.rule_docs", "list the rules, or explain one"),
+    "corpus": ("codegraph.models.training.corpus", "download and split the training corpus"),
+    "dataset": ("codegraph.models.training.dataset", "build or describe the training dataset"),
+    "train": ("codegraph.models.training.train", "train the detector from a config file"),
+    "eval": ("codegraph.models.training.evaluate", "evaluate checkpoints on the test split"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"usage: codegraph COMMAND [ARGS...]   (codegraph {__version__})", "", "commands:"]
+    lines += [f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "Run `codegraph COMMAND --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        print(f"codegraph {__version__}")
+        return 0
+    name = args[0]
+    if name not in COMMANDS:
+        print(f"codegraph: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        return int(module.main(args[1:]) or 0)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return exc.code if isinstance(exc.code, int) else 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

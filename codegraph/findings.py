@@ -1,0 +1,101 @@
+"""Findings: what the pipeline reports, in the units users see.
+
+Lines and columns are 1-based; columns count characters (code points); ends are
+exclusive. ``to_json`` gives exactly the object of the JSON output contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """Replace the text between (line, column) and (end_line, end_column) by ``replacement``."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    replacement: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "replacement": self.replacement,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Far-away evidence: a place that made the finding suspicious."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "column": self.column, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    rule: str  # "CG001"
+    name: str  # "variable-misuse"
+    message: str
+    confidence: float
+    function: str  # qualified name of the analysed function
+    fix: Fix | None = None
+    related: tuple[Related, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "rule": self.rule,
+            "name": self.name,
+            "message": self.message,
+            "confidence": round(self.confidence, 4),
+            "function": self.function,
+            "fix": self.fix.to_json() if self.fix else None,
+            "related": [r.to_json() for r in self.related],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FileError:
+    """A file that could not be analysed (or only partly), and why."""
+
+    path: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "message": self.message}
+
+
+@dataclass
+class ScanStats:
+    files: int = 0
+    functions: int = 0
+    lines: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    stats: ScanStats = field(default_factory=ScanStats)

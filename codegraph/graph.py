@@ -1,0 +1,27 @@
+"""Source bytes -> the complete CodeGraph of one file (all edge families)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from codegraph.edges.calls import call_edges
+from codegraph.edges.controlflow import controlflow_edges
+from codegraph.edges.dataflow import dataflow_edges
+from codegraph.edges.syntax import syntax_edges
+from codegraph.nodes import graph_nodes
+from codegraph.schema import CodeGraph, EdgeKind
+from codegraph.syntax import parse
+
+EdgeBuilder = Callable[[CodeGraph], list[tuple[int, int, EdgeKind]]]
+
+#: the edge families, in the order they are added
+BUILDERS: tuple[EdgeBuilder, ...] = (syntax_edges, dataflow_edges, controlflow_edges, call_edges)
+
+
+def build_file_graph(source: bytes, path: str = "<string>", module: str = "") -> CodeGraph:
+    """Parse ``source`` and build its code graph. Raises SourceError for binary / non-UTF-8 input."""
+    tree = parse(source)
+    g = graph_nodes(tree, source, path, module)
+    for builder in BUILDERS:
+        g.add_edges(builder(g))
+    return g

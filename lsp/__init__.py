@@ -1,0 +1,1 @@
+"""The codegraph language server."""

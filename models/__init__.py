@@ -1,0 +1,1 @@
+"""The neural part of codegraph: tensors, positional encodings, layers, detector, training."""

@@ -1,0 +1,1 @@
+"""Neural layers, one per file."""

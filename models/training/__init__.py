@@ -1,0 +1,1 @@
+"""Bug injection, corpus, dataset, training and evaluation."""

@@ -90,9 +90,7 @@ class IncrementalDocument:
             ByteRange(r.start_byte, r.end_byte, r.start_point.row, r.end_point.row)
             for r in self.tree.changed_ranges(new_tree)
         ]
-        ranges.append(
-            ByteRange(start, new_end, _point_after(new, start).row, _point_after(new, new_end).row)
-        )
+        ranges.append(ByteRange(start, new_end, _point_after(new, start).row, _point_after(new, new_end).row))
         self.tree = new_tree
         self.source = new
         return ranges

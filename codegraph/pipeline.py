@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from codegraph.config import Settings
 from codegraph.findings import FileError, Finding, Fix, Related, ScanResult
 from codegraph.rules import RULES_BY_CODE
-from codegraph.syntax import SourceError
+from codegraph.syntax import SourceError, check_source
 from codegraph.units import AnalysisUnit
 
 if TYPE_CHECKING:
@@ -91,29 +91,55 @@ class Analyzer:
         self, path: str, source: bytes, project: Project | None = None, functions: Iterable[str] | None = None
     ) -> FileAnalysis:
         """Analyse one file's text. ``path`` is what findings report; ``functions`` limits the qualnames."""
+        result, graph, units = self._prepare(path, source, project, functions)
+        if graph is not None:
+            result.findings = self.findings_for_units(graph, units, project)
+        return result
+
+    def analyze_sources(
+        self, items: Sequence[tuple[str, bytes]], project: Project | None = None
+    ) -> list[FileAnalysis]:
+        """Analyse several files with one detector call for all their functions (batched scans)."""
+        prepared = [self._prepare(path, source, project, None) for path, source in items]
+        all_units = [u for _, graph, units in prepared if graph is not None for u in units]
+        predictions = iter(self.predictor.predict(all_units) if all_units else [])
+        for result, graph, units in prepared:
+            if graph is not None and units:
+                preds = [next(predictions) for _ in units]
+                result.findings = self.findings_for_units(graph, units, project, preds)
+        return [result for result, _, _ in prepared]
+
+    def _prepare(
+        self, path: str, source: bytes, project: Project | None, functions: Iterable[str] | None
+    ) -> tuple[FileAnalysis, CodeGraph | None, list[AnalysisUnit]]:
+        """Checks, graph and units of one file; graph None when it cannot be analysed."""
         result = FileAnalysis(path, lines=source.count(b"\n") + (0 if source.endswith(b"\n") else 1))
         if not self.settings.enable:
-            return result
+            return result, None, []
         if len(source) > MAX_FILE_BYTES:
             result.errors.append(
                 FileError(path, f"file too large ({len(source):,} bytes; limit {MAX_FILE_BYTES:,})")
             )
-            return result
+            return result, None, []
         try:
             graph = self.build_graph(path, source, project)
         except SourceError as exc:
             result.errors.append(FileError(path, str(exc)))
-            return result
+            return result, None, []
         if graph.has_error:
             result.errors.append(FileError(path, "syntax error: analysed the parts that parse"))
         units = self.units(graph, project, functions)
         result.functions = len(units)
-        result.findings = self.findings_for_units(graph, units, project)
-        return result
+        return result, graph, units
 
     def build_graph(self, path: str, source: bytes, project: Project | None) -> CodeGraph:
         if project is not None:
-            return project.update_file(path, source)
+            check_source(source)  # the SourceError message for binary / non-UTF-8 text
+            project.update_file(path, source)
+            graph = project.graph(path)
+            if graph is None:
+                raise SourceError(project.errors.get(path, "cannot be analysed"))
+            return graph
         from codegraph.graph import build_file_graph
 
         return build_file_graph(source, path)
@@ -131,11 +157,16 @@ class Analyzer:
         return [u for u in units if u.candidates]
 
     def findings_for_units(
-        self, graph: CodeGraph, units: list[AnalysisUnit], project: Project | None
+        self,
+        graph: CodeGraph,
+        units: list[AnalysisUnit],
+        project: Project | None,
+        predictions: Sequence[Prediction] | None = None,
     ) -> list[Finding]:
         if not units:
             return []
-        predictions = self.predictor.predict(units)
+        if predictions is None:
+            predictions = self.predictor.predict(units)
         lines = graph.source.decode("utf-8", "replace").splitlines()
         enabled = self.settings.enabled_rules()
         out: list[Finding] = []

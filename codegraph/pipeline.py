@@ -63,11 +63,15 @@ def suppressed(line: str, code: str) -> bool:
     return codes is None or code.upper() in {c.strip().upper() for c in codes.split(",")}
 
 
-def load_predictor(settings: Settings) -> Predictor:
-    """Load the configured checkpoint (the shipped one by default). Raises ModelError."""
+def load_predictor(settings: Settings, num_threads: int | None = None) -> Predictor:
+    """Load the configured checkpoint (the shipped one by default). Raises ModelError.
+
+    ``num_threads`` caps the model's intra-op threads (the language server uses 1: one
+    function at a time is latency-bound, and more threads fight the editor for the cores).
+    """
     from codegraph.models.predict import load_predictor as _load
 
-    return _load(settings.model)
+    return _load(settings.model, num_threads=num_threads)
 
 
 class Analyzer:
@@ -147,13 +151,14 @@ class Analyzer:
     def units(
         self, graph: CodeGraph, project: Project | None, functions: Iterable[str] | None = None
     ) -> list[AnalysisUnit]:
-        from codegraph.context import units_for_file
-        from codegraph.scopes import analyze_scopes
+        from codegraph.context import ContextBuilder
+        from codegraph.scopes import scopes_of
 
-        units = units_for_file(graph, analyze_scopes(graph), project, budget=self.settings.budget)
-        if functions is not None:
-            wanted = set(functions)
-            units = [u for u in units if u.function in wanted]
+        # only the wanted functions' units are built (the language server re-analyses a few at a
+        # time); scopes_of reuses the scope analysis the edge builders already made of this graph
+        wanted = None if functions is None else set(functions)
+        builder = ContextBuilder(graph, scopes_of(graph), project, budget=self.settings.budget)
+        units = [builder.build(f) for f in graph.functions if wanted is None or f.qualname in wanted]
         return [u for u in units if u.candidates]
 
     def findings_for_units(

@@ -1,0 +1,362 @@
+"""Per-file result cache: unchanged files are not analysed again.
+
+Key (sha256 over, in order):
+
+1. the file's bytes;
+2. its context, which is what the unit builder may read besides the file itself: it
+   takes cross-file evidence (callee parameters, class headers, module-level
+   definitions) from the modules the file imports. Hashed are the files it imports
+   directly, resolved inside the project (the file's package root, the project root,
+   ``<root>/src``; ``from pkg import name`` also tries the submodule ``pkg/name.py``),
+   plus, transitively, what package ``__init__.py`` files among them import
+   (re-exports), as ``(relative path, sha256 of the content)`` pairs in sorted order;
+   the names of imports that resolve to no project file (so a module that appears
+   later changes the key); and where the file's package begins (module and function
+   names depend on the ``__init__.py`` chain). A change two plain-module imports away
+   does not invalidate an entry (``--no-cache`` is the escape hatch);
+3. the model's sha256;
+4. the settings that change raw results: the enabled rules (they decide which
+   candidate is a function's best), the node budget, the codegraph version and the
+   cache format.
+
+The value is the *raw* analysis — every function's best finding, before the
+confidence threshold, ``--diff`` and baselines are applied (``# noqa`` is applied, it
+depends on the file's bytes only) — so changing ``--min-confidence`` needs no
+re-analysis. Entries are JSON files under ``<project root>/.codegraph_cache/v1/``; the
+directory carries its own ``.gitignore`` (``*``) and a ``CACHEDIR.TAG``. Paths inside
+entries are stored relative to the project root, so a moved checkout keeps its cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tree_sitter import Node, Query, QueryCursor
+
+from codegraph import __version__
+from codegraph.config import Settings
+from codegraph.findings import FileError, Finding, Fix, Related
+from codegraph.pipeline import FileAnalysis
+from codegraph.syntax import SourceError, language, parse
+
+CACHE_DIR_NAME = ".codegraph_cache"
+CACHE_FORMAT = 1
+_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# codegraph result cache; see codegraph/cache.py\n"
+
+_IMPORTS = "(import_statement) @import (import_from_statement) @from"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def settings_key(settings: Settings) -> str:
+    """The settings that change raw results, as a stable string."""
+    rules = ",".join(sorted(settings.enabled_rules()))
+    return f"format={CACHE_FORMAT};version={__version__};rules={rules};budget={settings.budget}"
+
+
+# -- imports -> project files -------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImportRef:
+    module: str  # dotted name without the leading dots ("" for `from . import x`)
+    level: int  # number of leading dots (0: absolute)
+    names: tuple[str, ...] = ()  # imported names of a from-import (may be submodules)
+
+
+def _text(node: Node | None) -> str:
+    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
+
+
+_IMPORT_LINE = re.compile(rb"^[ \t]*(?:import|from)[ \t\\(]", re.M)
+
+
+def import_statements(source: bytes) -> bytes:
+    """The lines of ``source`` that may hold import statements (with their continuation lines),
+    dedented; parsing only these keeps import discovery cheap on large files. A line inside a
+    string that looks like an import adds a dependency too many, never one too few."""
+    out: list[bytes] = []
+    for m in _IMPORT_LINE.finditer(source):
+        end = m.start()
+        depth = 0
+        while True:
+            nl = source.find(b"\n", end)
+            line = source[end : len(source) if nl == -1 else nl]
+            depth += line.count(b"(") - line.count(b")")
+            end = len(source) if nl == -1 else nl + 1
+            if nl == -1 or (depth <= 0 and not line.rstrip(b"\r").endswith(b"\\")):
+                break
+        out.append(source[m.start() : end].lstrip(b" \t").rstrip(b"\r\n"))
+    return b"\n".join(out) + b"\n"
+
+
+def imports_of(source: bytes) -> list[ImportRef]:
+    """Every import statement of a file (nested ones too), in source order."""
+    try:
+        tree = parse(import_statements(source))
+    except SourceError:
+        return []
+    caps = QueryCursor(Query(language(), _IMPORTS)).captures(tree.root_node)
+    out: list[tuple[int, ImportRef]] = []
+    for node in caps.get("import", []):
+        for name in node.children_by_field_name("name"):
+            dotted = name.child_by_field_name("name") if name.type == "aliased_import" else name
+            out.append((node.start_byte, ImportRef(_text(dotted), 0)))
+    for node in caps.get("from", []):
+        mod = node.child_by_field_name("module_name")
+        if mod is None:
+            continue
+        level, module = 0, _text(mod)
+        if mod.type == "relative_import":
+            prefix = next((c for c in mod.children if c.type == "import_prefix"), None)
+            level = len(_text(prefix).strip())
+            dotted = next((c for c in mod.children if c.type == "dotted_name"), None)
+            module = _text(dotted)
+        names = []
+        for name in node.children_by_field_name("name"):
+            dotted = name.child_by_field_name("name") if name.type == "aliased_import" else name
+            names.append(_text(dotted))
+        out.append((node.start_byte, ImportRef(module, level, tuple(names))))
+    return [ref for _, ref in sorted(out, key=lambda t: t[0])]
+
+
+def _package_root(path: Path) -> Path:
+    """The directory above the outermost package (``__init__.py`` chain) containing ``path``."""
+    d = path.parent
+    while (d / "__init__.py").is_file() and d.parent != d:
+        d = d.parent
+    return d
+
+
+def _module_file(base: Path, dotted: str) -> Path | None:
+    """``base/a/b.py`` or ``base/a/b/__init__.py`` for ``a.b`` (``base/__init__.py`` for "")."""
+    target = base.joinpath(*dotted.split(".")) if dotted else base
+    if dotted and (module := target.parent / f"{target.name}.py").is_file():
+        return module
+    if (target / "__init__.py").is_file():
+        return target / "__init__.py"
+    return None
+
+
+def resolve_imports(path: Path, refs: Iterable[ImportRef], root: Path) -> tuple[list[Path], list[str]]:
+    """The project files that ``refs`` (imports of ``path``) name, and the names that resolve to none."""
+    search = [_package_root(path), root, root / "src"]
+    found: list[Path] = []
+    missing: list[str] = []
+
+    def lookup(dotted: str, bases: Sequence[Path]) -> Path | None:
+        for base in bases:
+            f = _module_file(base, dotted)
+            if f is not None:
+                return f
+        return None
+
+    for ref in refs:
+        if ref.level:
+            base = path.parent
+            for _ in range(ref.level - 1):
+                base = base.parent
+            bases: Sequence[Path] = [base]
+        else:
+            bases = search
+        modules = [ref.module] + [f"{ref.module}.{n}" if ref.module else n for n in ref.names if n]
+        for i, dotted in enumerate(modules):
+            if not dotted and not ref.level:
+                continue
+            f = lookup(dotted, bases)
+            if f is not None:
+                found.append(f)
+            elif i == 0:  # imported names that are not submodules are attributes, not files
+                missing.append("." * ref.level + dotted)
+    return found, missing
+
+
+@dataclass
+class ContextHasher:
+    """Hashes a file's direct imports; memoises the content hash of every dependency."""
+
+    root: Path
+    _hashes: dict[Path, str] = field(default_factory=dict)
+    _init_imports: dict[Path, list[Path]] = field(default_factory=dict)
+
+    def _content_hash(self, path: Path) -> str:
+        if path not in self._hashes:
+            try:
+                self._hashes[path] = sha256_bytes(path.read_bytes())
+            except OSError:
+                self._hashes[path] = "unreadable"
+        return self._hashes[path]
+
+    def _read(self, path: Path) -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError:
+            return b""
+
+    def dependencies(self, path: Path, source: bytes) -> tuple[set[Path], set[str]]:
+        """The project files ``path`` imports (following package ``__init__`` re-exports), and the
+        import names that resolve to no project file."""
+        files, missing = resolve_imports(path, imports_of(source), self.root)
+        found: set[Path] = set()
+        queue = [f.resolve() for f in files]
+        while queue:
+            f = queue.pop()
+            if f in found:
+                continue
+            found.add(f)
+            if f.name == "__init__.py":  # `from pkg import f` may be served by pkg/mod.py
+                if f not in self._init_imports:
+                    more, _ = resolve_imports(f, imports_of(self._read(f)), self.root)
+                    self._init_imports[f] = [m.resolve() for m in more]
+                queue += self._init_imports[f]
+        found.discard(path.resolve())
+        return found, set(missing)
+
+    def context_hash(self, path: Path, source: bytes) -> str:
+        files, missing = self.dependencies(path, source)
+        rows = {f"package:{_package_root(path.resolve())}"}  # the module name (qualnames) depends on it
+        for real in files:
+            try:
+                name = real.relative_to(self.root).as_posix()
+            except ValueError:
+                name = real.as_posix()
+            rows.add(f"{name}:{self._content_hash(real)}")
+        rows |= {f"unresolved:{m}" for m in missing}
+        return sha256_bytes("\n".join(sorted(rows)).encode())
+
+
+def cache_key(source: bytes, context: str, model_sha256: str, settings: str) -> str:
+    h = hashlib.sha256()
+    for part in (sha256_bytes(source), context, model_sha256, settings):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+# -- (de)serialisation ----------------------------------------------------------------------------
+def _rel(path: str, root: Path) -> str:
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return "./" + p.relative_to(root).as_posix()
+        except ValueError:
+            return path
+    return path
+
+
+def _abs(path: str, root: Path) -> str:
+    return str(root / path[2:]) if path.startswith("./") else path
+
+
+def _finding_from_json(d: dict[str, Any], root: Path) -> Finding:
+    fix = d["fix"]
+    return Finding(
+        path=_abs(d["path"], root),
+        line=d["line"],
+        column=d["column"],
+        end_line=d["end_line"],
+        end_column=d["end_column"],
+        rule=d["rule"],
+        name=d["name"],
+        message=d["message"],
+        confidence=float(d["confidence"]),
+        function=d["function"],
+        fix=Fix(fix["line"], fix["column"], fix["end_line"], fix["end_column"], fix["replacement"])
+        if fix
+        else None,
+        related=tuple(
+            Related(_abs(r["path"], root), r["line"], r["column"], r["message"]) for r in d["related"]
+        ),
+    )
+
+
+def encode(analysis: FileAnalysis, root: Path) -> dict[str, Any]:
+    findings = []
+    for f in analysis.findings:
+        d = f.to_json()
+        d["confidence"] = f.confidence  # unrounded: thresholds compare the exact value
+        d["path"] = _rel(f.path, root)
+        for r in d["related"]:
+            r["path"] = _rel(r["path"], root)
+        findings.append(d)
+    return {
+        "path": _rel(analysis.path, root),
+        "findings": findings,
+        "errors": [{"path": _rel(e.path, root), "message": e.message} for e in analysis.errors],
+        "functions": analysis.functions,
+        "lines": analysis.lines,
+    }
+
+
+def decode(data: dict[str, Any], root: Path) -> FileAnalysis:
+    return FileAnalysis(
+        path=_abs(data["path"], root),
+        findings=[_finding_from_json(d, root) for d in data["findings"]],
+        errors=[FileError(_abs(e["path"], root), e["message"]) for e in data["errors"]],
+        functions=int(data["functions"]),
+        lines=int(data["lines"]),
+    )
+
+
+class Cache:
+    """JSON entries under ``<root>/.codegraph_cache``; a disabled cache stores nothing.
+
+    Write failures (a read-only checkout) turn the cache off for the rest of the run and
+    are reported once through :attr:`warning`; a corrupt entry counts as a miss.
+    """
+
+    def __init__(self, root: Path, enabled: bool = True, directory: Path | None = None) -> None:
+        self.root = root.resolve()
+        self.dir = (directory or self.root / CACHE_DIR_NAME).resolve()
+        self.enabled = enabled
+        self.warning: str | None = None
+        self.hits = 0
+        self.misses = 0
+
+    def _entry(self, key: str) -> Path:
+        return self.dir / f"v{CACHE_FORMAT}" / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> FileAnalysis | None:
+        if not self.enabled:
+            return None
+        try:
+            data = json.loads(self._entry(key).read_text(encoding="utf-8"))
+            result = decode(data, self.root)
+        except (OSError, ValueError, KeyError, TypeError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return result
+
+    def _prepare(self) -> None:
+        if not (self.dir / ".gitignore").exists():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / "CACHEDIR.TAG").write_text(_TAG, encoding="utf-8")
+            (self.dir / ".gitignore").write_text("# created by codegraph\n*\n", encoding="utf-8")
+
+    def put(self, key: str, analysis: FileAnalysis) -> None:
+        if not self.enabled:
+            return
+        entry = self._entry(key)
+        try:
+            self._prepare()
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(encode(analysis, self.root), fh, ensure_ascii=False)
+                os.replace(tmp, entry)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError as exc:
+            self.enabled = False
+            self.warning = f"cache disabled: cannot write {self.dir}: {exc.strerror or exc}"

@@ -1,0 +1,319 @@
+"""Which files a scan analyses: walking directories, .gitignore, `exclude` globs, symlinks.
+
+Rules, in order:
+
+* Paths named on the command line that are files are analysed (whatever their
+  suffix) unless they end in ``.pyi`` or match an ``exclude`` glob; .gitignore does not
+  apply to them (pre-commit names only tracked files anyway).
+* Directories are walked for ``*.py`` files (stub files ``*.pyi`` are skipped). The
+  ``.gitignore`` files of the enclosing git repository apply, each to the paths below
+  its own directory, deeper files winning, with ``!`` re-inclusion, exactly as git reads
+  them (via :mod:`pathspec`); ``.git/info/exclude`` applies too. An ignored directory is
+  not entered. Version-control, cache and virtual-environment directories
+  (:data:`SKIPPED_DIRS`) are never entered.
+* ``exclude`` globs (gitignore syntax) from ``[tool.codegraph]`` are matched against the
+  path relative to the directory of that pyproject.toml; globs given with ``--exclude``
+  against the path relative to the current directory. A directory named on the command
+  line is walked even when a glob covers it (``scan examples/`` with ``exclude =
+  ["examples/**"]``): the globs that exclude everything in it are waived inside it,
+  narrower ones still apply. Named files are dropped when a glob matches them
+  (pre-commit names the files to check one by one).
+* Symbolic links to directories are followed, but a directory is entered at most once
+  (by its resolved path), so link loops end; each resolved file is analysed once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from codegraph.findings import FileError
+
+#: directory names that are never walked into
+SKIPPED_DIRS: frozenset[str] = frozenset(
+    {
+        ".git", ".hg", ".svn", ".bzr", ".codegraph_cache", ".mypy_cache", ".ruff_cache", ".pytest_cache",
+        "__pycache__", ".tox", ".nox", ".venv", "venv", "node_modules", "site-packages", "__pypackages__",
+        ".eggs",
+    }
+)  # fmt: skip
+
+
+class PathNotFound(FileNotFoundError):
+    """A path named on the command line does not exist (a usage error)."""
+
+
+def find_git_root(path: Path) -> Path | None:
+    """The work tree root of the git repository containing ``path`` (a ``.git`` dir or file), or None."""
+    path = path.resolve()
+    for d in [path, *path.parents] if path.is_dir() else list(path.parents):
+        if (d / ".git").exists():
+            return d
+    return None
+
+
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    """``path`` relative to ``cwd`` (default: the current directory) when under it, else absolute."""
+    cwd = (cwd or Path.cwd()).resolve()
+    absolute = path if path.is_absolute() else cwd / path
+    absolute = Path(os.path.normpath(absolute))
+    try:
+        return absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def _relative_posix(path: Path, base: Path) -> str | None:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return None
+
+
+class GitIgnore:
+    """The .gitignore files of one git work tree, read lazily per directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._specs: dict[Path, pathspec.GitIgnoreSpec | None] = {}
+        info = root / ".git" / "info" / "exclude"
+        self._info = self._read(info) if info.is_file() else None
+
+    @staticmethod
+    def _read(file: Path) -> pathspec.GitIgnoreSpec | None:
+        try:
+            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def _spec(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
+        if directory not in self._specs:
+            gi = directory / ".gitignore"
+            self._specs[directory] = self._read(gi) if gi.is_file() else None
+        return self._specs[directory]
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        """Whether git ignores ``path`` (an absolute path inside the work tree; parents not checked)."""
+        rel = _relative_posix(path, self.root)
+        if rel is None or rel == ".":
+            return False
+        decision: bool | None = None
+        specs: list[tuple[Path, pathspec.GitIgnoreSpec | None]] = [(self.root, self._info)]
+        parts = Path(rel).parts
+        d = self.root
+        specs.append((d, self._spec(d)))
+        for part in parts[:-1]:
+            d = d / part
+            specs.append((d, self._spec(d)))
+        for base, spec in specs:
+            if spec is None:
+                continue
+            sub = _relative_posix(path, base)
+            if sub is None:
+                continue
+            result = spec.check_file(sub + "/" if is_dir else sub)
+            if result.include is not None:
+                decision = result.include
+        return bool(decision)
+
+
+#: (index of a rule set, index of a pattern in it)
+PatternId = tuple[int, int]
+
+
+@dataclass
+class ExcludeRules:
+    """``exclude`` globs (gitignore syntax), each set anchored at its own base directory."""
+
+    rules: list[tuple[Path, pathspec.GitIgnoreSpec]] = field(default_factory=list)
+
+    def add(self, patterns: Iterable[str], base: Path) -> None:
+        patterns = [p for p in patterns if p.strip()]
+        if patterns:
+            self.rules.append((base.resolve(), pathspec.GitIgnoreSpec.from_lines(patterns)))
+
+    def excluded(self, path: Path, is_dir: bool, waived: frozenset[PatternId] = frozenset()) -> bool:
+        """Whether a pattern excludes ``path``; a ``waived`` pattern deciding the match does not count."""
+        for i, (base, spec) in enumerate(self.rules):
+            rel = _relative_posix(path, base)
+            if rel is None or rel == ".":
+                continue
+            result = spec.check_file(rel + "/" if is_dir else rel)
+            if result.include and (i, result.index) not in waived:
+                return True
+        return False
+
+    def covering(self, directory: Path) -> frozenset[PatternId]:
+        """The patterns that exclude any file directly in ``directory``: they are waived while
+        walking a directory named on the command line (``scan examples/`` scans examples/ even
+        though ``exclude = ["examples/**"]``); narrower patterns still apply below it."""
+        out = set()
+        for i, (base, spec) in enumerate(self.rules):
+            rel = _relative_posix(directory, base)
+            if rel is None:
+                continue
+            probe = f"{rel}/{_PROBE}" if rel != "." else _PROBE
+            result = spec.check_file(probe)
+            if result.include and result.index is not None:
+                out.add((i, result.index))
+        return frozenset(out)
+
+
+_PROBE = "__codegraph_probe__.py"
+
+
+@dataclass
+class WalkResult:
+    files: list[Path] = field(default_factory=list)  # absolute, in a stable order
+    errors: list[FileError] = field(default_factory=list)
+
+
+def _absolute(path: Path) -> Path:
+    """Absolute, with symbolic links resolved in the directories above it (not in its last part)."""
+    p = Path(os.path.normpath(path if path.is_absolute() else Path.cwd() / path))
+    return p.parent.resolve() / p.name if p.name else p
+
+
+def collect_files(
+    paths: Sequence[Path], exclude: ExcludeRules | None = None, respect_gitignore: bool = True
+) -> WalkResult:
+    """The Python files under ``paths`` (see the module docstring). Raises PathNotFound."""
+    exclude = exclude or ExcludeRules()
+    out = WalkResult()
+    seen_files: set[Path] = set()
+    seen_dirs: set[Path] = set()
+    gitignores: dict[Path, GitIgnore] = {}
+
+    def add_file(f: Path) -> None:
+        real = f.resolve()
+        if real not in seen_files:
+            seen_files.add(real)
+            out.files.append(f)
+
+    for given in paths:
+        p = _absolute(given)
+        if not p.exists():
+            raise PathNotFound(f"{given}: no such file or directory")
+        if not p.is_dir():
+            if p.suffix != ".pyi" and not exclude.excluded(p, is_dir=False):
+                add_file(p)
+            continue
+        root = find_git_root(p) if respect_gitignore else None
+        gitignore = None
+        if root is not None:
+            gitignore = gitignores.setdefault(root, GitIgnore(root))
+        _walk(p, exclude, exclude.covering(p), gitignore, seen_dirs, add_file, out.errors)
+    return out
+
+
+def _walk(
+    top: Path,
+    exclude: ExcludeRules,
+    waived: frozenset[PatternId],
+    gitignore: GitIgnore | None,
+    seen_dirs: set[Path],
+    add_file: Callable[[Path], None],
+    errors: list[FileError],
+) -> None:
+    stack = [top]
+    while stack:
+        d = stack.pop()
+        real = d.resolve()
+        if real in seen_dirs:
+            continue
+        seen_dirs.add(real)
+        try:
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            errors.append(FileError(display_path(d), f"cannot read directory: {exc.strerror or exc}"))
+            continue
+        subdirs: list[Path] = []
+        for e in entries:
+            path = d / e.name
+            try:
+                is_dir = e.is_dir()  # follows symbolic links
+                is_file = not is_dir and e.is_file()
+            except OSError:
+                continue
+            if is_dir:
+                if e.name in SKIPPED_DIRS or exclude.excluded(path, True, waived):
+                    continue
+                if gitignore is not None and gitignore.ignored(path, True):
+                    continue
+                subdirs.append(path)
+            elif is_file and e.name.endswith(".py"):
+                if exclude.excluded(path, False, waived) or (
+                    gitignore is not None and gitignore.ignored(path, False)
+                ):
+                    continue
+                add_file(path)
+        stack.extend(reversed(subdirs))
+
+
+# -- --diff REF: the lines changed since a git revision ----------------------------------------------
+class GitError(RuntimeError):
+    """git failed (not a repository, unknown revision); the message is one line for the user."""
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+#: per changed file (absolute, resolved): the changed 1-based line numbers, or None for "every line"
+ChangedLines = dict[Path, set[int] | None]
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        proc = subprocess.run(
+            ["git", "-c", "core.quotepath=off", *args], cwd=root, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        raise GitError("--diff needs git, which is not installed") from None
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {lines[0] if lines else f'exit status {proc.returncode}'}")
+    return proc.stdout
+
+
+def parse_unified_diff(text: str, root: Path) -> ChangedLines:
+    """Changed (added or modified) new-side lines per file of ``git diff -U0`` output."""
+    out: ChangedLines = {}
+    current: set[int] | None = None
+    for line in text.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:]
+            if name == "/dev/null":
+                current = None
+                continue
+            if name.startswith('"') and name.endswith('"'):
+                name = name[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+            name = name[2:] if name.startswith("b/") else name
+            current = set()
+            out[(root / name).resolve()] = current
+        elif current is not None and (m := _HUNK.match(line)):
+            start, count = int(m.group(1)), int(m.group(2) if m.group(2) is not None else 1)
+            current.update(range(start, start + count))
+    return out
+
+
+def changed_lines(ref: str, paths: Sequence[Path]) -> ChangedLines:
+    """Lines changed between git revision ``ref`` and the working tree in the repositories of
+    ``paths`` (staged and unstaged changes); untracked files count as changed everywhere."""
+    roots = {find_git_root(_absolute(p)) for p in paths}
+    if None in roots:
+        raise GitError("--diff needs a git repository, but some paths are not in one")
+    out: ChangedLines = {}
+    for root in sorted(r for r in roots if r is not None):
+        diff = _git(root, "diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", ref, "--")
+        out.update(parse_unified_diff(diff, root))
+        untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
+        for name in filter(None, untracked.split("\0")):
+            out[(root / name).resolve()] = None
+    return out

@@ -1,0 +1,58 @@
+"""`codegraph rules [CODE]`: list the rules, or print one rule's documentation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from codegraph.rules import ALL_RULES, RULES_BY_CODE, Rule
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="codegraph rules", description="List the rules, or explain one.")
+    parser.add_argument(
+        "rule", nargs="?", metavar="CODE", help="a rule code (CG001) or name (variable-misuse)"
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    return parser
+
+
+def find_rule(key: str) -> type[Rule] | None:
+    """A rule by code (any case) or by name."""
+    key = key.strip()
+    return RULES_BY_CODE.get(key.upper()) or next((r for r in ALL_RULES if r.name == key.lower()), None)
+
+
+def rule_json(rule: type[Rule]) -> dict[str, str]:
+    return {"code": rule.code, "name": rule.name, "summary": rule.summary, "docs": rule.help()}
+
+
+def table() -> str:
+    width = max(len(r.name) for r in ALL_RULES)
+    return "\n".join(f"{r.code}  {r.name:<{width}}  {r.summary}" for r in ALL_RULES) + "\n"
+
+
+def explain(rule: type[Rule]) -> str:
+    return f"# {rule.name} ({rule.code})\n\n{rule.help()}\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.rule is None:
+        if args.format == "json":
+            print(json.dumps([rule_json(r) for r in ALL_RULES], indent=2))
+        else:
+            sys.stdout.write(table())
+        return 0
+    rule = find_rule(args.rule)
+    if rule is None:
+        known = ", ".join(RULES_BY_CODE)
+        print(f"codegraph rules: error: unknown rule {args.rule!r} (known: {known})", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(json.dumps(rule_json(rule), indent=2))
+    else:
+        sys.stdout.write(explain(rule))
+    return 0

@@ -1,0 +1,608 @@
+"""`codegraph scan`: find bugs in files or directories, for people, CI and pre-commit.
+
+A thin command over :mod:`codegraph.pipeline`: pick the files (:mod:`codegraph.files`),
+answer what it can from the cache (:mod:`codegraph.cache`), analyse the rest in batches
+(in worker processes for large trees, each loading the model once), then filter (the
+confidence threshold, ``--diff``, ``--baseline``) and report (:mod:`codegraph.report`).
+
+Exit status: 0 nothing at or above the threshold, 1 findings, 2 usage, configuration
+or internal error (one line on stderr; ``--debug`` adds the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import functools
+import importlib.util
+import json
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codegraph.baseline import Baseline, BaselineError
+from codegraph.cache import Cache, ContextHasher, cache_key, settings_key, sha256_bytes
+from codegraph.config import ConfigError, Settings, load_settings, parse_codes
+from codegraph.files import (
+    ChangedLines,
+    ExcludeRules,
+    GitError,
+    PathNotFound,
+    changed_lines,
+    collect_files,
+    display_path,
+    find_git_root,
+)
+from codegraph.findings import FileError, Finding, ScanResult
+from codegraph.pipeline import Analyzer, FileAnalysis
+from codegraph.report import ReportMeta, read_lines
+
+if TYPE_CHECKING:
+    from codegraph.project import Project
+
+FORMATS = ("text", "json", "sarif", "github")
+#: files per detector call (and per task sent to a worker)
+BATCH_FILES = 16
+#: below this many bytes to analyse, worker start-up (a model load each) costs more than it saves
+PARALLEL_MIN_BYTES = 1_500_000
+PARALLEL_MIN_FILES = 2 * BATCH_FILES
+
+
+class UsageError(Exception):
+    """Bad input on the command line or in the configuration: exit status 2 with this message."""
+
+
+# -- command line --------------------------------------------------------------------------------
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return int(text)
+
+
+def add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `scan` and `fix`: what to analyse and with which settings."""
+    parser.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="files or directories (default: .)"
+    )
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="pyproject.toml to read [tool.codegraph] from"
+    )
+    parser.add_argument(
+        "--min-confidence", type=_confidence, metavar="X", help="report findings with confidence >= X (0..1)"
+    )
+    parser.add_argument("--select", metavar="CODES", help="rule codes or prefixes to enable, comma-separated")
+    parser.add_argument(
+        "--ignore", metavar="CODES", help="rule codes or prefixes to disable, comma-separated"
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="also skip paths matching GLOB (gitignore syntax, relative to the cwd; repeatable)",
+    )
+    parser.add_argument("--model", metavar="FILE", help="checkpoint to use instead of the shipped model")
+    parser.add_argument("--jobs", "-j", type=_jobs, metavar="N", help="worker processes (0: automatic)")
+    parser.add_argument("--no-cache", action="store_true", help="analyse every file, read and write no cache")
+    parser.add_argument(
+        "--cache-dir", type=Path, metavar="DIR", help="cache directory (default: .codegraph_cache)"
+    )
+    parser.add_argument("--diff", metavar="REF", help="only report findings on lines changed since git REF")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    parser.add_argument("--debug", action="store_true", help="print tracebacks of internal errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codegraph scan",
+        description="Find likely bugs (misused variables, swapped arguments, wrong operators...).",
+        epilog="Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.",
+    )
+    add_analysis_options(parser)
+    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    parser.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--baseline", type=Path, metavar="FILE", help="hide the findings recorded in FILE")
+    parser.add_argument(
+        "--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE (exit status 0)"
+    )
+    return parser
+
+
+def resolve_settings(args: argparse.Namespace) -> Settings:
+    """[tool.codegraph] (nearest pyproject.toml or --config), overridden by the flags."""
+    start = args.paths[0] if args.paths else Path.cwd()
+    settings = load_settings(start if start.exists() else Path.cwd(), args.config)
+    if settings.model and settings.source and not Path(settings.model).is_absolute():
+        # a checkpoint named in pyproject.toml is relative to that file; one given as a flag, to the cwd
+        settings = replace(settings, model=str(Path(settings.source).parent / settings.model))
+    return settings.merged(
+        min_confidence=args.min_confidence,
+        select=parse_codes(args.select, "--select") if args.select is not None else None,
+        ignore=parse_codes(args.ignore, "--ignore") if args.ignore is not None else None,
+        model=args.model,
+        jobs=args.jobs,
+    )
+
+
+def project_root(settings: Settings, paths: Sequence[Path]) -> Path:
+    """Where the cache lives: the configuring pyproject.toml's directory, else the git work tree,
+    else the first path (its directory for a file)."""
+    if settings.source:
+        return Path(settings.source).resolve().parent
+    first = (paths[0] if paths else Path.cwd()).resolve()
+    git = find_git_root(first)
+    if git is not None:
+        return git
+    return first if first.is_dir() else first.parent
+
+
+# -- analysis -------------------------------------------------------------------------------------
+def _new_project(root: Path) -> Project:
+    from codegraph.project import Project
+
+    return Project(root)
+
+
+def internal_error(path: str, exc: BaseException) -> FileError:
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return FileError(path, f"internal error: {detail}")
+
+
+def analyze_batch(
+    analyzer: Analyzer, project: Project | None, items: Sequence[tuple[str, bytes]], debug: bool = False
+) -> list[FileAnalysis]:
+    """Analyse a batch with one detector call; when that fails, file by file, so that one file that
+    breaks the analyser is reported as an internal error and the others are still analysed."""
+    try:
+        return analyzer.analyze_sources(items, project)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception:  # isolate the culprit below; nothing is hidden, every failure is reported
+        if debug:
+            traceback.print_exc()
+    out = []
+    for path, source in items:
+        try:
+            out.append(analyzer.analyze_source(path, source, project))
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:  # reported as this file's error (exit status 2), the scan goes on
+            if debug:
+                traceback.print_exc()
+            out.append(FileAnalysis(path, errors=[internal_error(path, exc)]))
+    return out
+
+
+class ModelUnavailable(Exception):
+    """The checkpoint cannot be loaded (in this process or a worker); the message is for the user."""
+
+
+def checkpoint_identity(model: str | None) -> dict[str, str] | None:
+    """``{"name", "sha256"}`` of a checkpoint from its JSON sidecar, read without importing torch.
+
+    A warm-cache scan needs the model's identity (for cache keys and reports) but not
+    the model: reading the sidecar (``NAME.json`` beside ``NAME.safetensors``, see
+    codegraph.models.predict) keeps such runs free of the torch import. The weights'
+    sha256 is verified against this value whenever the model is actually loaded.
+    None when there is no readable sidecar (then the model is loaded to find out).
+    """
+    if model is None:
+        spec = importlib.util.find_spec("codegraph.models")
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        if not locations:
+            return None
+        base = Path(locations[0]) / "weights" / "detector"
+    else:
+        p = Path(model)
+        base = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
+    sidecar, weights = base.with_name(base.name + ".json"), base.with_name(base.name + ".safetensors")
+    try:
+        info = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(info, dict) or not weights.is_file():
+        return None
+    name, recorded = info.get("name"), info.get("weights")
+    sha = recorded.get("sha256") if isinstance(recorded, dict) else None
+    if info.get("format") != "codegraph-checkpoint" or not isinstance(name, str) or not isinstance(sha, str):
+        return None
+    return {"name": name, "sha256": sha}
+
+
+def load_predictor(analyzer: Analyzer) -> None:
+    """Load the analyzer's model now; a checkpoint that cannot be used raises ModelUnavailable."""
+    from codegraph.models.predict import ModelError
+
+    try:
+        analyzer.predictor  # noqa: B018 -- the property loads the checkpoint
+    except ModelError as exc:
+        raise ModelUnavailable(str(exc)) from None
+
+
+# worker processes: one Analyzer (one model load) and one Project per process
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(settings: Settings, root: Path, debug: bool, threads: int) -> None:
+    # share the cores between workers: BLAS reads these when it loads, torch is told below
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    analyzer = Analyzer(settings)
+    try:
+        load_predictor(analyzer)
+    except ModelUnavailable as exc:  # re-raised by every task: the parent reports it once
+        _WORKER["error"] = str(exc)
+        return
+    import torch
+
+    torch.set_num_threads(threads)
+    _WORKER.update(analyzer=analyzer, project=_new_project(root), debug=debug)
+
+
+def _worker_batch(items: list[tuple[str, bytes]]) -> list[FileAnalysis]:
+    if "error" in _WORKER:
+        raise ModelUnavailable(_WORKER["error"])
+    return analyze_batch(_WORKER["analyzer"], _WORKER["project"], items, _WORKER["debug"])
+
+
+def _batches(items: Sequence[tuple[str, bytes]], size: int) -> Iterator[list[tuple[str, bytes]]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def auto_jobs(settings_jobs: int, todo_bytes: int, todo_files: int) -> int:
+    """Worker processes for this much work; 1 means in this process.
+
+    As configured (never more than there are files), else min(2, cpus) for large trees
+    and 1 otherwise: a worker pays for its own interpreter and model load.
+    """
+    if settings_jobs:
+        return max(1, min(settings_jobs, todo_files))
+    if todo_bytes >= PARALLEL_MIN_BYTES and todo_files >= PARALLEL_MIN_FILES:
+        return max(1, min(2, os.cpu_count() or 1))
+    return 1
+
+
+Advance = Callable[[int], None]
+
+
+@dataclass
+class Engine:
+    """Files in, raw per-file analyses out (every function's best finding, confidence >= 0).
+
+    Cached files are answered without the model; the model is loaded only when some
+    file must be analysed, in this process or once per worker process.
+    """
+
+    settings: Settings  # as configured; the threshold is applied by the caller
+    root: Path
+    use_cache: bool = True
+    cache_dir: Path | None = None
+    debug: bool = False
+    analyzer: Analyzer | None = None  # injectable (tests): analysis then stays in this process
+    cache: Cache = field(init=False)
+    jobs_used: int = 1
+    #: sha256 of each analysed file's bytes, by resolved path (`fix` checks files did not change)
+    source_hashes: dict[Path, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.cache = Cache(self.root, enabled=self.use_cache, directory=self.cache_dir)
+        self.raw_settings = replace(self.settings, min_confidence=0.0)
+        self._injected = self.analyzer is not None
+        if self.analyzer is None:
+            self.analyzer = Analyzer(self.raw_settings)
+        else:  # an injected analyzer keeps its predictor and takes this run's settings
+            self.analyzer.settings = self.raw_settings
+        self._identity: dict[str, str] | None = None
+
+    def model_info(self) -> dict[str, str]:
+        """The model's name and sha256, from the checkpoint sidecar when possible (no torch)."""
+        assert self.analyzer is not None
+        if self._identity is None:
+            self._identity = None if self._injected else checkpoint_identity(self.settings.model)
+            if self._identity is None:
+                if not self._injected:
+                    load_predictor(self.analyzer)
+                self._identity = self.analyzer.model_info()
+        return self._identity
+
+    def analyze(self, files: Sequence[Path], advance: Advance | None = None) -> list[FileAnalysis]:
+        """One FileAnalysis per file (in order); unreadable files carry an error."""
+        advance = advance or (lambda n: None)
+        model_sha = self.model_info()["sha256"]
+        skey = settings_key(self.raw_settings)
+        hasher = ContextHasher(self.root)
+        results: dict[Path, FileAnalysis] = {}
+        todo: list[tuple[Path, bytes, str]] = []
+        for f in files:
+            try:
+                source = f.read_bytes()
+            except OSError as exc:
+                error = FileError(str(f), f"cannot read: {exc.strerror or exc}")
+                results[f] = FileAnalysis(str(f), errors=[error])
+                advance(1)
+                continue
+            self.source_hashes[f.resolve()] = sha256_bytes(source)
+            key = ""
+            if self.cache.enabled:
+                key = cache_key(source, hasher.context_hash(f, source), model_sha, skey)
+            cached = self.cache.get(key) if key else None
+            if cached is not None:
+                results[f] = replace(cached, path=str(f))
+                advance(1)
+            else:
+                todo.append((f, source, key))
+        for (f, _, key), analysis in zip(todo, self._analyze_todo(todo, advance), strict=True):
+            results[f] = analysis
+            if key and not any(e.message.startswith("internal error:") for e in analysis.errors):
+                self.cache.put(key, analysis)
+        return [results[f] for f in files]
+
+    def _analyze_todo(self, todo: list[tuple[Path, bytes, str]], advance: Advance) -> list[FileAnalysis]:
+        assert self.analyzer is not None
+        items = [(str(f), source) for f, source, _ in todo]
+        if not items:
+            return []
+        jobs = auto_jobs(self.settings.jobs, sum(len(s) for _, s in items), len(items))
+        self.jobs_used = 1 if self._injected else jobs
+        if self.jobs_used == 1:
+            if not self._injected:
+                load_predictor(self.analyzer)
+            project = _new_project(self.root)
+            out: list[FileAnalysis] = []
+            for batch in _batches(items, BATCH_FILES):
+                out += analyze_batch(self.analyzer, project, batch, self.debug)
+                advance(len(batch))
+            return out
+        # spawn: a clean interpreter per worker (torch and fork do not mix)
+        ctx = multiprocessing.get_context("spawn")
+        batch_size = max(1, min(BATCH_FILES, len(items) // (self.jobs_used * 4) or 1))
+        with cf.ProcessPoolExecutor(
+            self.jobs_used,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(
+                self.raw_settings,
+                self.root,
+                self.debug,
+                max(1, (os.cpu_count() or 1) // self.jobs_used),
+            ),
+        ) as pool:
+            batches = list(_batches(items, batch_size))
+            futures = {pool.submit(_worker_batch, batch): i for i, batch in enumerate(batches)}
+            done: dict[int, list[FileAnalysis]] = {}
+            try:
+                for fut in cf.as_completed(futures):
+                    done[futures[fut]] = fut.result()
+                    advance(len(done[futures[fut]]))
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+            return [a for i in range(len(batches)) for a in done[i]]
+
+
+# -- filtering -------------------------------------------------------------------------------------
+def _display(path: str, cwd: Path) -> str:
+    return display_path(Path(path), cwd)
+
+
+def for_display(analysis: FileAnalysis, cwd: Path) -> FileAnalysis:
+    """Paths as reported: relative to ``cwd`` when under it."""
+
+    def fix_finding(f: Finding) -> Finding:
+        related = tuple(replace(r, path=_display(r.path, cwd)) for r in f.related)
+        return replace(f, path=_display(f.path, cwd), related=related)
+
+    return FileAnalysis(
+        path=_display(analysis.path, cwd),
+        findings=[fix_finding(f) for f in analysis.findings],
+        errors=[replace(e, path=_display(e.path, cwd)) for e in analysis.errors],
+        functions=analysis.functions,
+        lines=analysis.lines,
+    )
+
+
+def on_changed_lines(finding: Finding, changed: ChangedLines, absolute: Path) -> bool:
+    if absolute not in changed:
+        return False
+    lines = changed[absolute]
+    return lines is None or any(
+        n in lines for n in range(finding.line, max(finding.end_line, finding.line) + 1)
+    )
+
+
+def collect_result(
+    analyses: Sequence[FileAnalysis],
+    files: Sequence[Path],
+    settings: Settings,
+    changed: ChangedLines | None,
+    cwd: Path,
+) -> ScanResult:
+    """Threshold, enabled rules and --diff applied; paths for display; sorted."""
+    result = ScanResult()
+    enabled = settings.enabled_rules()
+    for absolute, raw in zip(files, analyses, strict=True):
+        real = absolute.resolve()
+        shown = for_display(raw, cwd)
+        for f in shown.findings:
+            if f.confidence < settings.min_confidence or f.rule not in enabled:
+                continue
+            if changed is not None and not on_changed_lines(f, changed, real):
+                continue
+            result.findings.append(f)
+        result.errors += shown.errors
+        result.stats.functions += raw.functions
+        result.stats.lines += raw.lines
+        result.stats.files += 1
+    result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))
+    return result
+
+
+# -- the command ----------------------------------------------------------------------------------
+@contextmanager
+def progress_bar(enabled: bool, total: int) -> Iterator[Advance]:
+    """A rich progress bar on stderr (only on a terminal); yields ``advance(n)``."""
+    if not enabled or total == 0:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task("scan", total=total)
+    with progress:
+        yield lambda n: progress.advance(task, n)
+
+
+def render(fmt: str, result: ScanResult, meta: ReportMeta, color: bool) -> str:
+    """The report in ``fmt``; each format module is imported only when used."""
+    if fmt == "json":
+        from codegraph.report import json_report
+
+        return json_report.render(result, meta)
+    if fmt == "sarif":
+        from codegraph.report import sarif
+
+        return sarif.render(result, meta)
+    if fmt == "github":
+        from codegraph.report import github
+
+        return github.render(result, meta)
+    from codegraph.report import text
+
+    return text.render(result, meta, color=color)
+
+
+def _use_color(stream: Any) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+@dataclass
+class Selection:
+    """What a run analyses: the files, where the project (and the cache) is, what --diff allows."""
+
+    root: Path
+    files: list[Path]
+    walk_errors: list[FileError]
+    changed: ChangedLines | None
+
+
+def select_files(args: argparse.Namespace, settings: Settings) -> Selection:
+    paths: list[Path] = list(args.paths) or [Path(".")]
+    exclude = ExcludeRules()
+    if settings.exclude:
+        base = Path(settings.source).parent if settings.source else Path.cwd()
+        exclude.add(settings.exclude, base)
+    exclude.add(args.exclude, Path.cwd())
+    try:
+        walked = collect_files(paths, exclude)
+    except PathNotFound as exc:
+        raise UsageError(str(exc)) from None
+    changed = None
+    files = walked.files
+    if args.diff is not None:
+        try:
+            changed = changed_lines(args.diff, paths)
+        except GitError as exc:
+            raise UsageError(str(exc)) from None
+        files = [f for f in files if f.resolve() in changed]
+    return Selection(project_root(settings, paths), files, walked.errors, changed)
+
+
+def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> tuple[ScanResult, Engine]:
+    """Select, analyse and filter; the result has display paths. Raises UsageError, ConfigError."""
+    start = time.perf_counter()
+    settings = resolve_settings(args)
+    sel = select_files(args, settings)
+    engine = Engine(
+        settings,
+        sel.root,
+        use_cache=not args.no_cache,
+        cache_dir=args.cache_dir,
+        debug=args.debug,
+        analyzer=analyzer,
+    )
+    show_progress = not getattr(args, "no_progress", False) and sys.stderr.isatty()
+    engine.model_info()  # the checkpoint's identity (or a load error) before the progress bar starts
+    with progress_bar(show_progress, len(sel.files)) as advance:
+        analyses = engine.analyze(sel.files, advance)
+    result = collect_result(analyses, sel.files, settings, sel.changed, Path.cwd())
+    result.errors = sel.walk_errors + result.errors
+    result.stats.seconds = time.perf_counter() - start
+    if engine.cache.warning:
+        print(f"codegraph: warning: {engine.cache.warning}", file=sys.stderr)
+    return result, engine
+
+
+def main(argv: Sequence[str] | None = None, analyzer: Analyzer | None = None) -> int:
+    """`codegraph scan`; ``analyzer`` is injectable for tests."""
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        return _scan(args, analyzer)
+    except (UsageError, ConfigError, BaselineError, ModelUnavailable) as exc:
+        print(f"codegraph scan: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # top level: one line (traceback with --debug), exit status 2
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"codegraph scan: internal error: {type(exc).__name__}: {exc} (--debug for details)",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _scan(args: argparse.Namespace, analyzer: Analyzer | None) -> int:
+    baseline = Baseline.read(args.baseline) if args.baseline else None
+    result, engine = run(args, analyzer)
+    lines = functools.lru_cache(maxsize=None)(read_lines)  # each reported file is read once
+    meta = ReportMeta(model=engine.model_info(), min_confidence=engine.settings.min_confidence, lines=lines)
+    if args.write_baseline:
+        Baseline.from_findings(result.findings, lines).write(args.write_baseline)
+    if baseline is not None:
+        result.findings, meta.baseline_hidden = baseline.filter(result.findings, lines)
+    if args.output:
+        text = render(args.format, result, meta, color=False)
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(render(args.format, result, meta, color=_use_color(sys.stdout)))
+        sys.stdout.flush()
+    if any(e.message.startswith("internal error:") for e in result.errors):
+        return 2
+    if args.write_baseline:  # everything found is now known
+        return 0
+    return 1 if result.findings else 0

@@ -1,0 +1,203 @@
+"""The detector: node embeddings + positional encodings -> relational sparse transformer -> bug heads.
+
+``Detector`` stacks :class:`~codegraph.models.layers.relational_attention.RelationalTransformerLayer`
+blocks (or GraphGPS blocks with ``local_mp = true``) over the unit's typed edges and the
+shortcut edges, then scores "no bug", every candidate location and every candidate
+repair with the shared :class:`~codegraph.models.layers.bug_heads.BugHeads`. The
+message-passing baseline (:mod:`codegraph.models.baseline`) shares everything but the
+layer stack through :class:`BugModel`.
+
+Models take batches of :class:`~codegraph.models.tensorize.UnitData` that went through
+:func:`feature_transform` (the config decides shortcuts and encodings); they never
+build tensors themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import torch
+from codegraph.models.encodings import PE_SCOPES, build_transform
+from codegraph.models.layers.bug_heads import BugHeads, BugLogits, bug_loss
+from codegraph.models.layers.gps_layer import GPSLayer
+from codegraph.models.layers.node_encoder import NodeEncoder
+from codegraph.models.layers.relational_attention import RelationalTransformerLayer
+from codegraph.models.tensorize import NUM_EDGE_TYPES, RULES, Vocabulary, restore_sentinels
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from torch_geometric.transforms import Compose
+
+MODEL_KINDS = ("transformer", "baseline")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and feature switches; saved in every checkpoint."""
+
+    kind: str = "transformer"  # "transformer" (Detector) | "baseline" (GGNN message passing)
+    hidden: int = 64
+    layers: int = 3
+    heads: int = 4
+    ffn_mult: int = 2
+    dropout: float = 0.1
+    attention_dropout: float = 0.0
+    local_mp: bool = False  # GraphGPS blocks (GGNN + attention) instead of pure attention
+    shortcuts: bool = True  # DEF_USE edges and per-function virtual nodes
+    rw_pe: bool = True
+    rw_k: int = 16
+    lap_pe: bool = True
+    lap_k: int = 8
+    lap_sign_flip: bool = True  # random eigenvector signs while training
+    pe_scope: str = "function"  # encode the function's graph nodes ("function") or all ("unit")
+    # vocabulary sizes (filled in by with_vocab)
+    num_node_types: int = 0
+    num_subtokens: int = 0
+    num_repair_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"model.kind must be one of {MODEL_KINDS}, not {self.kind!r}")
+        if self.pe_scope not in PE_SCOPES:
+            raise ValueError(f"model.pe_scope must be one of {PE_SCOPES}, not {self.pe_scope!r}")
+        if self.hidden % self.heads:
+            raise ValueError(f"model.hidden ({self.hidden}) must be divisible by model.heads ({self.heads})")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_vocab(self, vocab: Vocabulary) -> ModelConfig:
+        return replace(
+            self,
+            num_node_types=len(vocab.node_types),
+            num_subtokens=len(vocab.subtokens),
+            num_repair_tokens=len(vocab.repair_tokens),
+        )
+
+    @property
+    def rw_dim(self) -> int:
+        return self.rw_k if self.rw_pe else 0
+
+    @property
+    def lap_dim(self) -> int:
+        return self.lap_k if self.lap_pe else 0
+
+
+def feature_transform(config: ModelConfig) -> Compose:
+    """The transforms (shortcut edges, positional encodings) this model's inputs need."""
+    return build_transform(
+        shortcuts=config.shortcuts, rw_k=config.rw_dim, lap_k=config.lap_dim, pe_scope=config.pe_scope
+    )
+
+
+class BugModel(nn.Module):
+    """Embeddings -> ``encode`` (the layer stack, subclass-specific) -> LayerNorm -> shared bug heads."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        if min(config.num_node_types, config.num_subtokens, config.num_repair_tokens) <= 0:
+            raise ValueError("vocabulary sizes are not set: use ModelConfig.with_vocab(vocab)")
+        self.config = config
+        self.embed = NodeEncoder(
+            config.num_node_types,
+            config.num_subtokens,
+            config.hidden,
+            rw_k=config.rw_dim,
+            lap_k=config.lap_dim,
+            sign_flip=config.lap_sign_flip,
+            dropout=config.dropout,
+        )
+        self.final_norm = nn.LayerNorm(config.hidden)
+        self.heads = BugHeads(config.hidden, config.num_repair_tokens, len(RULES), config.dropout)
+
+    def reset_parameters(self) -> None:
+        for m in self.modules():
+            reset = getattr(m, "reset_parameters", None)
+            if m is not self and callable(reset):
+                reset()
+
+    def encode(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def node_states(self, data: Data) -> Tensor:
+        """Final graph node states [N, hidden] of a (batched) UnitData."""
+        batch = self._batch_vector(data)
+        x = self.embed(
+            data.x_type, data.x_sub, getattr(data, "rw_pe", None), getattr(data, "lap_pe", None), batch
+        )
+        return self.final_norm(self.encode(x, data.edge_index, data.edge_type, batch))
+
+    @staticmethod
+    def _batch_vector(data: Data) -> Tensor:
+        batch = getattr(data, "batch", None)
+        if batch is None:
+            batch = torch.zeros(data.x_type.size(0), dtype=torch.long, device=data.x_type.device)
+        return batch
+
+    def forward(self, data: Data) -> BugLogits:
+        data = restore_sentinels(data)
+        h = self.node_states(data)
+        return self.heads(
+            h,
+            self._batch_vector(data),
+            int(data.y_loc.numel()),
+            data.fn_mask,
+            data.cand_node,
+            data.cand_rule,
+            data.cand_graph,
+            data.rep_cand,
+            data.rep_token,
+            data.rep_target,
+        )
+
+    def loss(self, data: Data) -> tuple[Tensor, dict[str, float], BugLogits]:
+        """Training loss of a batch (see :func:`~codegraph.models.layers.bug_heads.bug_loss`)."""
+        data = restore_sentinels(data)
+        logits = self(data)
+        loss, parts = bug_loss(logits, data.y_loc, data.y_rep)
+        return loss, parts, logits
+
+
+class Detector(BugModel):
+    """The sparse graph transformer: L relational attention blocks (or GPS blocks) over typed edges."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        block = GPSLayer if config.local_mp else RelationalTransformerLayer
+        self.layers = nn.ModuleList(
+            block(
+                config.hidden,
+                config.heads,
+                NUM_EDGE_TYPES,
+                config.ffn_mult,
+                config.dropout,
+                config.attention_dropout,
+            )
+            for _ in range(config.layers)
+        )
+
+    def encode(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor) -> Tensor:
+        for layer in self.layers:
+            x = layer(x, edge_index, edge_type, batch)
+        return x
+
+
+def build_model(config: ModelConfig) -> BugModel:
+    """``Detector`` for kind "transformer", ``Baseline`` for kind "baseline"."""
+    if config.kind == "baseline":
+        from codegraph.models.baseline import Baseline
+
+        return Baseline(config)
+    return Detector(config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

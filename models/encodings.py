@@ -1,0 +1,397 @@
+"""Positional encodings and long-range shortcut edges, as transforms on :class:`UnitData`.
+
+Every transform here returns a NEW Data object and never mutates its input (they are
+``torch_geometric`` ``BaseTransform``s: the input is shallow-copied and only fresh
+tensors are assigned to the copy).
+
+* :class:`RandomWalkPE` - random-walk structural encoding (Dwivedi et al., "Graph
+  Neural Networks with Learnable Structural and Positional Representations", ICLR
+  2022): the landing probabilities ``diag(P^i)``, ``i = 1..k``, ``P = D^-1 A``.
+* :class:`LaplacianPE` - Laplacian eigenvectors (Dwivedi & Bresson, "A Generalization
+  of Transformer Networks to Graphs", 2021): the ``k`` eigenvectors of the symmetric
+  normalised Laplacian ``I - D^-1/2 A D^-1/2`` with the smallest non-trivial
+  eigenvalues. Sign handling: the encoding stored in the data has a *canonical* sign
+  (each eigenvector is flipped so that its largest-magnitude entry is positive; when
+  that entry is not unique, so that the sum of cubed entries is positive), which
+  makes it deterministic and independent of graph node order. In addition the model
+  flips each eigenvector's sign at random per graph during training
+  (``ModelConfig.lap_sign_flip``), so it cannot rely on the canonical sign either.
+* :class:`AddShortcuts` - long-range edges: first occurrence of a binding -> every later
+  occurrence (OCCURRENCE edges only chain neighbours), and one virtual graph node per
+  function (the analysed function and each ``function_definition`` in the context),
+  linked both ways to all of that function's graph nodes. Call site -> callee
+  (CALLS) and argument -> parameter (FORMAL_ARG_NAME) edges come from the graph
+  builder and are already present in both directions.
+  :class:`RemoveShortcuts` undoes it (an ablation on shards that were stored with them).
+
+Both encodings are computed on the undirected graph of the unit's own edges (no
+shortcut edges) among the graph nodes of their *scope*: by default the analysed
+function's own graph nodes (``scope="function"``: a unit's context is typically several
+times larger than the function, and the eigendecomposition is superlinear), or every
+real graph node (``scope="unit"``). Graph nodes outside the scope and virtual nodes get
+all-zero rows. The encodings are deterministic given the graph and cached per graph
+(LRU, keyed on the edge list), so computing them again for the same unit is free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import OrderedDict
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from codegraph.models.tensorize import (
+    DEF_USE,
+    FROM_VIRTUAL,
+    NUM_BASE_EDGE_TYPES,
+    PAD_ID,
+    TO_VIRTUAL,
+    USE_DEF,
+    VIRTUAL_ID,
+)
+from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
+from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.transforms import BaseTransform, Compose
+
+from codegraph.schema import EdgeKind
+
+#: graphs with at most this many graph nodes use a dense eigendecomposition, bigger ones ARPACK.
+#: Dense linear algebra goes through torch (``torch.set_num_threads`` applies): numpy's BLAS
+#: starts its own threads, which crawl on a busy machine or inside worker processes.
+DENSE_EIGH_MAX_NODES = 192
+#: graphs with at most this many graph nodes take random-walk powers as dense torch matrices
+DENSE_WALK_MAX_NODES = 256
+#: which graph nodes get positional encodings: the analysed function's own ("function", the
+#: default: cheap, and where the candidates are) or every real graph node of the unit ("unit")
+PE_SCOPES = ("function", "unit")
+
+
+def num_real_nodes(data: Data) -> int:
+    """Graph nodes that are not virtual (virtual nodes, if any, are always at the end)."""
+    n = int(data.num_nodes or 0)
+    vmask = getattr(data, "virtual_mask", None)
+    return n - int(vmask.sum()) if vmask is not None else n
+
+
+def scope_size(data: Data, scope: str = "function") -> int:
+    """Graph nodes 0..n-1 that an encoding of ``scope`` covers (the function's nodes come first)."""
+    if scope not in PE_SCOPES:
+        raise ValueError(f"unknown positional-encoding scope {scope!r} (known: {', '.join(PE_SCOPES)})")
+    fn_mask = getattr(data, "fn_mask", None)
+    if scope == "function" and fn_mask is not None:
+        return int(fn_mask.sum())
+    return num_real_nodes(data)
+
+
+def base_adjacency(data: Data, scope: str = "function") -> sp.csr_matrix:
+    """Binary symmetric adjacency (no self loops) of the unit's own edges among graph nodes in ``scope``."""
+    n = scope_size(data, scope)
+    ei = data.edge_index
+    keep = data.edge_type < NUM_BASE_EDGE_TYPES
+    keep &= (ei[0] < n) & (ei[1] < n) & (ei[0] != ei[1])
+    src = ei[0, keep].numpy()
+    dst = ei[1, keep].numpy()
+    a = sp.coo_matrix(
+        (np.ones(2 * len(src)), (np.concatenate([src, dst]), np.concatenate([dst, src]))), shape=(n, n)
+    ).tocsr()
+    a.data[:] = 1.0  # duplicates were summed
+    return a
+
+
+def _graph_key(a: sp.csr_matrix) -> bytes:
+    h = hashlib.sha1(str(a.shape[0]).encode())
+    h.update(a.indptr.astype(np.int64).tobytes())
+    h.update(a.indices.astype(np.int64).tobytes())
+    return h.digest()
+
+
+class _CachedEncoding(BaseTransform):
+    """A per-graph-node encoding stored as ``data[attr]`` of shape [N, k], with an LRU cache."""
+
+    attr: str = ""
+
+    def __init__(self, k: int, scope: str = "function", cache_size: int = 4096) -> None:
+        if k <= 0:
+            raise ValueError("k must be positive")
+        if scope not in PE_SCOPES:
+            raise ValueError(f"unknown positional-encoding scope {scope!r} (known: {', '.join(PE_SCOPES)})")
+        self.k = k
+        self.scope = scope
+        self.cache_size = cache_size
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+    def compute(self, a: sp.csr_matrix) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(self, data: Data) -> Tensor:
+        """The encoding [N, k] (float32) for ``data``; virtual graph nodes get zero rows."""
+        a = base_adjacency(data, self.scope)
+        key = _graph_key(a)
+        pe = self._cache.get(key)
+        if pe is None:
+            pe = self.compute(a).astype(np.float32)
+            self._cache[key] = pe
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        out = torch.zeros(int(data.num_nodes or 0), self.k)
+        out[: pe.shape[0]] = torch.from_numpy(pe)
+        return out
+
+    def forward(self, data: Data) -> Data:  # `data` is already a shallow copy (BaseTransform)
+        existing = getattr(data, self.attr, None)
+        if isinstance(existing, Tensor) and existing.shape == (data.num_nodes, self.k):
+            return data
+        data[self.attr] = self.encode(data)
+        return data
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(k={self.k}, scope={self.scope!r})"
+
+
+class RandomWalkPE(_CachedEncoding):
+    """Random-walk landing probabilities ``diag(P^i)``, ``i = 1..k``, stored as ``rw_pe`` [N, k].
+
+    Computed with sparse matrices: only ``S^1 .. S^ceil(k/2)`` of the symmetric
+    ``S = D^-1/2 A D^-1/2`` are formed (``diag(P^i) = diag(S^i)``), and
+    ``diag(S^(a+b)) = rowsum(S^a * S^b)``. Isolated graph nodes get zeros.
+    """
+
+    attr = "rw_pe"
+
+    def __init__(self, k: int = 16, scope: str = "function", cache_size: int = 4096) -> None:
+        super().__init__(k, scope, cache_size)
+
+    def compute(self, a: sp.csr_matrix) -> np.ndarray:
+        n = a.shape[0]
+        out = np.zeros((n, self.k))
+        if n == 0:
+            return out
+        # diag(P^i) = diag(S^i) for the symmetric S = D^-1/2 A D^-1/2 (P^i = D^-1/2 S^i D^1/2),
+        # and diag(S^(a+b)) = rowsum(S^a * S^b) because S^b is symmetric
+        deg = np.asarray(a.sum(axis=1)).ravel()
+        dinv = np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
+        s = (sp.diags(dinv) @ a @ sp.diags(dinv)).tocsr()
+        half = math.ceil(self.k / 2)
+        if n <= DENSE_WALK_MAX_NODES:
+            dense_s = torch.from_numpy(s.toarray())
+            dense = [dense_s]
+            for _ in range(half - 1):
+                dense.append(dense[-1] @ dense_s)
+        else:  # sparse powers; each is densified only for the row sums once it has filled in
+            pows = [s]
+            for _ in range(half - 1):
+                pows.append(pows[-1] @ s)
+            dense = [torch.from_numpy(m.toarray()) if m.nnz > 0.2 * n * n else m for m in pows]
+        for i in range(1, self.k + 1):
+            ia = math.ceil(i / 2)
+            pa, pb = dense[ia - 1], dense[i - ia - 1] if i > ia else None
+            if pb is None:
+                diag = pa.diagonal()
+                out[:, i - 1] = diag.numpy() if isinstance(diag, Tensor) else diag
+            elif isinstance(pa, Tensor) and isinstance(pb, Tensor):
+                out[:, i - 1] = (pa * pb).sum(1).numpy()
+            else:  # sparse * (sparse or dense): the product keeps the sparse pattern
+                sparse, other = (pa, pb) if not isinstance(pa, Tensor) else (pb, pa)
+                other = other.numpy() if isinstance(other, Tensor) else other
+                out[:, i - 1] = np.asarray(sparse.multiply(other).sum(axis=1)).ravel()
+        return out
+
+
+def canonical_signs(vectors: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """Flip each column so its largest-magnitude entry is positive (or, if that is tied,
+    the sum of its cubed entries). Columns where both are ambiguous are left as they are."""
+    out = vectors.copy()
+    for j in range(out.shape[1]):
+        v = out[:, j]
+        mag = np.abs(v)
+        top = mag.max(initial=0.0)
+        if top <= tol:
+            continue
+        winners = np.flatnonzero(mag >= top - tol)
+        signs = np.sign(v[winners])
+        if np.all(signs == signs[0]):
+            sign = signs[0]
+        else:
+            cubes = float(np.sum(v**3))
+            sign = np.sign(cubes) if abs(cubes) > tol else 1.0
+        out[:, j] = v * sign
+    return out
+
+
+class LaplacianPE(_CachedEncoding):
+    """Normalised-Laplacian eigenvectors of the k smallest non-trivial eigenvalues: ``lap_pe`` [N, k].
+
+    The trivial first eigenvector is skipped; graphs with ``N <= k`` are zero-padded.
+    Small graphs use a dense ``torch.linalg.eigh``; larger ones ``scipy.sparse.linalg.eigsh`` in
+    shift-invert mode around 0 with a deterministic start vector (dense fallback if
+    ARPACK fails). Signs are canonical (:func:`canonical_signs`).
+    """
+
+    attr = "lap_pe"
+
+    def __init__(self, k: int = 8, scope: str = "function", cache_size: int = 4096) -> None:
+        super().__init__(k, scope, cache_size)
+
+    def compute(self, a: sp.csr_matrix) -> np.ndarray:
+        n = a.shape[0]
+        out = np.zeros((n, self.k))
+        if n <= 1:
+            return out
+        deg = np.asarray(a.sum(axis=1)).ravel()
+        dinv = np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
+        lap = (sp.identity(n, format="csr") - sp.diags(dinv) @ a @ sp.diags(dinv)).tocsc()
+        m = min(self.k + 1, n)
+        vals: np.ndarray | None = None
+        vecs: np.ndarray | None = None
+        if n > DENSE_EIGH_MAX_NODES and m < n - 1:
+            v0 = 1.0 + np.sqrt(deg) / max(1.0, float(np.sqrt(deg).max()))
+            try:
+                vals, vecs = eigsh(lap, k=m, sigma=-1e-3, which="LM", v0=v0, tol=1e-8)
+            except (ArpackError, ArpackNoConvergence, RuntimeError):
+                vals = vecs = None
+        if vals is None or vecs is None:
+            w, v = torch.linalg.eigh(torch.from_numpy(lap.toarray()))
+            vals, vecs = w.numpy(), v.numpy()
+        order = np.argsort(vals, kind="stable")[:m]
+        chosen = vecs[:, order[1:]]
+        out[:, : chosen.shape[1]] = canonical_signs(chosen)
+        return out
+
+
+# -- shortcut edges ---------------------------------------------------------------------------
+def _occurrence_shortcuts(edge_index: Tensor, edge_type: Tensor) -> list[tuple[int, int]]:
+    """(first occurrence, later occurrence) pairs two or more OCCURRENCE steps apart."""
+    occ = edge_type == int(EdgeKind.OCCURRENCE)
+    src, dst = edge_index[0, occ].tolist(), edge_index[1, occ].tolist()
+    nexts: dict[int, list[int]] = {}
+    for s, d in zip(src, dst):
+        nexts.setdefault(s, []).append(d)
+    has_pred = set(dst)
+    pairs: list[tuple[int, int]] = []
+    for head in sorted(set(src) - has_pred):
+        seen = {head}
+        frontier = [head]
+        depth = 0
+        while frontier:
+            depth += 1
+            nxt: list[int] = []
+            for u in frontier:
+                for v in nexts.get(u, ()):
+                    if v not in seen:
+                        seen.add(v)
+                        nxt.append(v)
+                        if depth >= 2:
+                            pairs.append((head, v))
+            frontier = nxt
+    return pairs
+
+
+def _subtrees(edge_index: Tensor, edge_type: Tensor, roots: list[int]) -> list[list[int]]:
+    """Each root with its CHILD-edge descendants."""
+    child = edge_type == int(EdgeKind.CHILD)
+    children: dict[int, list[int]] = {}
+    for p, c in zip(edge_index[0, child].tolist(), edge_index[1, child].tolist()):
+        children.setdefault(p, []).append(c)
+    out = []
+    for root in roots:
+        seen = {root}
+        stack = [root]
+        while stack:
+            for c in children.get(stack.pop(), ()):
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        out.append(sorted(seen))
+    return out
+
+
+class AddShortcuts(BaseTransform):
+    """Add DEF_USE/USE_DEF edges and one virtual graph node per function (TO/FROM_VIRTUAL edges).
+
+    Virtual nodes are appended after the real graph nodes (``x_type = <virtual>``,
+    no subtokens, zero positional encodings) and flagged in ``virtual_mask``. A Data
+    that already has ``virtual_mask`` is returned unchanged (as a copy).
+    """
+
+    def forward(self, data: Data) -> Data:
+        if getattr(data, "virtual_mask", None) is not None:
+            return data
+        n = int(data.num_nodes or 0)
+        ei, et = data.edge_index, data.edge_type
+        fwd = et < NUM_BASE_EDGE_TYPES // 2
+        ei_f, et_f = ei[:, fwd], et[fwd]
+
+        groups: list[list[int]] = []
+        fn_nodes = torch.nonzero(data.fn_mask).flatten().tolist()
+        if fn_nodes:
+            groups.append(fn_nodes)
+        fn_set = set(fn_nodes)
+        roots = [r for r in torch.nonzero(data.fn_root).flatten().tolist() if r not in fn_set]
+        groups += _subtrees(ei_f, et_f, roots)
+
+        new_src: list[int] = []
+        new_dst: list[int] = []
+        new_type: list[int] = []
+        for s, d in _occurrence_shortcuts(ei_f, et_f):
+            new_src += [s, d]
+            new_dst += [d, s]
+            new_type += [DEF_USE, USE_DEF]
+        for g, members in enumerate(groups):
+            v = n + g
+            new_src += members + [v] * len(members)
+            new_dst += [v] * len(members) + members
+            new_type += [TO_VIRTUAL] * len(members) + [FROM_VIRTUAL] * len(members)
+
+        num_virtual = len(groups)
+        data.edge_index = torch.cat([ei, torch.tensor([new_src, new_dst], dtype=torch.long).view(2, -1)], 1)
+        data.edge_type = torch.cat([et, torch.tensor(new_type, dtype=torch.long)])
+        data.x_type = torch.cat([data.x_type, torch.full((num_virtual,), VIRTUAL_ID, dtype=torch.long)])
+        data.x_sub = torch.cat([data.x_sub, data.x_sub.new_full((num_virtual, data.x_sub.size(1)), PAD_ID)])
+        for key in ("fn_mask", "fn_root"):
+            data[key] = torch.cat([data[key], torch.zeros(num_virtual, dtype=torch.bool)])
+        for key in ("rw_pe", "lap_pe"):
+            pe = getattr(data, key, None)
+            if isinstance(pe, Tensor):
+                data[key] = torch.cat([pe, pe.new_zeros(num_virtual, pe.size(1))])
+        data.virtual_mask = torch.cat(
+            [torch.zeros(n, dtype=torch.bool), torch.ones(num_virtual, dtype=torch.bool)]
+        )
+        data.num_nodes = n + num_virtual
+        return data
+
+
+class RemoveShortcuts(BaseTransform):
+    """Drop virtual graph nodes and shortcut edges (the inverse of :class:`AddShortcuts`)."""
+
+    def forward(self, data: Data) -> Data:
+        vmask = getattr(data, "virtual_mask", None)
+        if vmask is None:
+            return data
+        n = num_real_nodes(data)
+        keep = data.edge_type < NUM_BASE_EDGE_TYPES
+        data.edge_index = data.edge_index[:, keep]
+        data.edge_type = data.edge_type[keep]
+        for key in ("x_type", "x_sub", "fn_mask", "fn_root", "rw_pe", "lap_pe"):
+            value = getattr(data, key, None)
+            if isinstance(value, Tensor):
+                data[key] = value[:n]
+        del data.virtual_mask
+        data.num_nodes = n
+        return data
+
+
+def build_transform(
+    *, shortcuts: bool = True, rw_k: int = 16, lap_k: int = 8, pe_scope: str = "function"
+) -> Compose:
+    """The feature pipeline a model config asks for (``rw_k`` / ``lap_k`` = 0 disables an encoding)."""
+    steps: list[BaseTransform] = [AddShortcuts() if shortcuts else RemoveShortcuts()]
+    if rw_k > 0:
+        steps.append(RandomWalkPE(rw_k, pe_scope))
+    if lap_k > 0:
+        steps.append(LaplacianPE(lap_k, pe_scope))
+    return Compose(steps)

@@ -1,0 +1,307 @@
+"""Load a shipped checkpoint and score analysis units: ``AnalysisUnit`` -> :class:`Prediction`.
+
+A checkpoint is two files side by side, with no pickle anywhere:
+
+* ``NAME.safetensors`` - the weights (float16 by default; loaded as float32);
+* ``NAME.json`` - the sidecar: format/version, model name, the model config, the
+  vocabulary, the calibration temperatures, free-form training metadata and the
+  sha256 of the weights file.
+
+:func:`load_checkpoint` checks all of it and raises :class:`ModelError` with a one-line
+message when a file is missing, corrupt, tampered with, or does not fit the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from codegraph.models.detector import BugModel, ModelConfig, build_model, feature_transform
+from codegraph.models.tensorize import Vocabulary, collate, tensorize
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+from torch_geometric.data import Data
+
+from codegraph.units import AnalysisUnit
+
+CHECKPOINT_FORMAT = "codegraph-checkpoint"
+CHECKPOINT_VERSION = 1
+#: the shipped model
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "detector.safetensors"
+
+
+class ModelError(Exception):
+    """A checkpoint cannot be loaded or used; the message is one line for the user."""
+
+
+def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
+    """(weights, sidecar) for ``NAME``, ``NAME.safetensors`` or ``NAME.json``."""
+    p = Path(path)
+    if p.suffix in (".safetensors", ".json"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
+
+
+def _atomic_write(path: Path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: BugModel,
+    vocab: Vocabulary,
+    *,
+    name: str = "codegraph-detector",
+    temperature: tuple[float, float] = (1.0, 1.0),
+    metadata: dict[str, Any] | None = None,
+    half: bool = True,
+) -> tuple[Path, Path]:
+    """Write ``model`` as NAME.safetensors + NAME.json; returns both paths.
+
+    ``temperature`` is (location, repair); ``metadata`` must be JSON-serialisable.
+    Floating-point weights are stored as float16 when ``half``.
+    """
+    weights, sidecar = checkpoint_paths(path)
+    state = {}
+    for key, value in model.state_dict().items():
+        value = value.detach().cpu()
+        if half and value.is_floating_point():
+            value = value.to(torch.float16)
+        state[key] = value.contiguous()
+    blob = save_safetensors(state, metadata={"format": CHECKPOINT_FORMAT})
+    info = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "name": name,
+        "model": model.config.to_dict(),
+        "vocab": vocab.to_dict(),
+        "temperature": {"location": float(temperature[0]), "repair": float(temperature[1])},
+        "metadata": metadata or {},
+        "weights": {
+            "file": weights.name,
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "dtype": "float16" if half else "float32",
+            "bytes": len(blob),
+        },
+    }
+    _atomic_write(weights, blob)
+    _atomic_write(sidecar, (json.dumps(info, indent=1) + "\n").encode())
+    return weights, sidecar
+
+
+LoadedCheckpoint = tuple[BugModel, Vocabulary, ModelConfig, dict[str, Any]]
+
+
+def load_checkpoint(path: str | Path | None = None) -> LoadedCheckpoint:
+    """Load (model in eval mode, vocabulary, config, metadata); ``None`` loads the shipped model.
+
+    ``metadata`` is the sidecar's training metadata plus ``name``, ``sha256`` (of the
+    weights) and ``temperature`` (``{"location": T, "repair": T}``). Raises ModelError.
+    """
+    weights, sidecar = checkpoint_paths(path if path is not None else DEFAULT_CHECKPOINT)
+    for p in (sidecar, weights):
+        if not p.is_file():
+            raise ModelError(f"model checkpoint file not found: {p}")
+    try:
+        info = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read the model sidecar {sidecar}: {exc}") from None
+    if not isinstance(info, dict) or info.get("format") != CHECKPOINT_FORMAT:
+        raise ModelError(f"{sidecar} is not a codegraph checkpoint sidecar")
+    if info.get("version") != CHECKPOINT_VERSION:
+        raise ModelError(
+            f"{sidecar}: checkpoint version {info.get('version')!r} is not supported "
+            f"(this codegraph reads version {CHECKPOINT_VERSION})"
+        )
+    try:
+        blob = weights.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read the model weights {weights}: {exc.strerror or exc}") from None
+    digest = hashlib.sha256(blob).hexdigest()
+    expected = info.get("weights", {}).get("sha256") if isinstance(info.get("weights"), dict) else None
+    if digest != expected:
+        raise ModelError(
+            f"{weights} does not match the sha256 recorded in {sidecar.name}: "
+            "the file is corrupt or was modified"
+        )
+    try:
+        vocab = Vocabulary.from_dict(info["vocab"])
+        config = ModelConfig.from_dict(info["model"])
+        temperature = {k: float(info["temperature"][k]) for k in ("location", "repair")}
+        metadata = dict(info.get("metadata") or {})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{sidecar}: invalid checkpoint description ({exc})") from None
+    if config.with_vocab(vocab) != config:
+        raise ModelError(f"{sidecar}: the model config does not match the vocabulary sizes")
+    if not all(t > 0 for t in temperature.values()):
+        raise ModelError(f"{sidecar}: temperatures must be positive")
+    try:
+        state = load_safetensors(blob)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"cannot read the model weights {weights}: {exc}") from None
+    model = build_model(config)
+    expected_state = model.state_dict()
+    missing = sorted(set(expected_state) - set(state))
+    unexpected = sorted(set(state) - set(expected_state))
+    if missing or unexpected:
+        raise ModelError(
+            f"{weights} does not fit the model: {len(missing)} missing and "
+            f"{len(unexpected)} unexpected tensors (e.g. {(missing or unexpected)[0]})"
+        )
+    for key, value in state.items():
+        if value.shape != expected_state[key].shape:
+            raise ModelError(
+                f"{weights}: tensor {key} has shape {tuple(value.shape)}, expected "
+                f"{tuple(expected_state[key].shape)}"
+            )
+        state[key] = value.to(expected_state[key].dtype)
+    model.load_state_dict(state)
+    model.eval()
+    metadata.update(name=str(info.get("name", weights.stem)), sha256=digest, temperature=temperature)
+    return model, vocab, config, metadata
+
+
+@dataclass
+class Prediction:
+    """What the detector says about one unit (temperature-calibrated probabilities).
+
+    ``loc_probs[c]`` = P(the bug is at candidate c); ``p_no_bug + sum(loc_probs) == 1``.
+    ``rep_probs[c][r]`` = P(repair r | the bug is at candidate c); each row sums to 1.
+    """
+
+    function: str
+    path: str
+    p_no_bug: float
+    loc_probs: list[float] = field(default_factory=list)
+    rep_probs: list[list[float]] = field(default_factory=list)
+
+    def best(self) -> tuple[int, int, float] | None:
+        """(candidate, repair, P(bug there and that repair)) of the most likely fix, or None."""
+        best: tuple[int, int, float] | None = None
+        for ci, (p_loc, reps) in enumerate(zip(self.loc_probs, self.rep_probs)):
+            for ri, p_rep in enumerate(reps):
+                score = p_loc * p_rep
+                if best is None or score > best[2]:
+                    best = (ci, ri, score)
+        return best
+
+
+@contextmanager
+def _threads(num_threads: int | None) -> Iterator[None]:
+    if not num_threads:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+class Predictor:
+    """A loaded model that scores units in batches (``torch.inference_mode``)."""
+
+    def __init__(
+        self,
+        model: BugModel,
+        vocab: Vocabulary,
+        config: ModelConfig,
+        metadata: dict[str, Any] | None = None,
+        *,
+        num_threads: int | None = None,
+        max_batch_nodes: int = 16_384,
+        max_batch_units: int = 128,
+    ) -> None:
+        self.model = model.eval()
+        self.vocab = vocab
+        self.config = config
+        self.metadata = dict(metadata or {})
+        temperature = self.metadata.get("temperature") or {}
+        self.t_loc = float(temperature.get("location", 1.0))
+        self.t_rep = float(temperature.get("repair", 1.0))
+        self.num_threads = num_threads
+        self.max_batch_nodes = max_batch_nodes
+        self.max_batch_units = max_batch_units
+        self.transform = feature_transform(config)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path | None = None, *, num_threads: int | None = None) -> Predictor:
+        model, vocab, config, metadata = load_checkpoint(path)
+        return cls(model, vocab, config, metadata, num_threads=num_threads)
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", "codegraph-detector"))
+
+    @property
+    def sha256(self) -> str:
+        return str(self.metadata.get("sha256", ""))
+
+    def tensors(self, unit: AnalysisUnit) -> Data:
+        """The model input of one unit (tensorize + shortcuts + positional encodings)."""
+        return self.transform(tensorize(unit, self.vocab))
+
+    def predict(self, units: Sequence[AnalysisUnit]) -> list[Prediction]:
+        """One Prediction per unit, in order. Units without candidates get ``p_no_bug = 1``."""
+        out: list[Prediction | None] = [None] * len(units)
+        todo = []
+        for i, unit in enumerate(units):
+            if unit.candidates:
+                todo.append(i)
+            else:
+                out[i] = Prediction(unit.function, unit.path, 1.0)
+        todo.sort(key=lambda i: units[i].num_nodes)
+        batches: list[list[int]] = []
+        nodes = 0
+        for i in todo:
+            n = units[i].num_nodes
+            if batches and nodes + n <= self.max_batch_nodes and len(batches[-1]) < self.max_batch_units:
+                batches[-1].append(i)
+                nodes += n
+            else:
+                batches.append([i])
+                nodes = n
+        with _threads(self.num_threads), torch.inference_mode():
+            for idx in batches:
+                for i, pred in zip(idx, self._predict_batch([units[i] for i in idx])):
+                    out[i] = pred
+        return [p for p in out if p is not None]
+
+    def _predict_batch(self, units: list[AnalysisUnit]) -> list[Prediction]:
+        batch = collate([self.tensors(u) for u in units])
+        logits = self.model(batch)
+        no_bug, loc, rep = (t.exp().tolist() for t in logits.log_probs(self.t_loc, self.t_rep))
+        preds = []
+        c0 = r0 = 0
+        for g, unit in enumerate(units):
+            loc_probs = loc[c0 : c0 + len(unit.candidates)]
+            rep_probs = []
+            for cand in unit.candidates:
+                rep_probs.append(rep[r0 : r0 + len(cand.repairs)])
+                r0 += len(cand.repairs)
+            c0 += len(unit.candidates)
+            preds.append(Prediction(unit.function, unit.path, no_bug[g], loc_probs, rep_probs))
+        return preds
+
+
+def load_predictor(path: str | Path | None = None, num_threads: int | None = None) -> Predictor:
+    """The pipeline's entry point: a Predictor for ``path`` (None: the shipped model). Raises ModelError."""
+    return Predictor.from_checkpoint(path, num_threads=num_threads)

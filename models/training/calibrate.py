@@ -1,0 +1,108 @@
+"""Temperature scaling of the location and repair softmaxes, and calibration error.
+
+Guo et al., "On Calibration of Modern Neural Networks" (ICML 2017): one scalar T per
+softmax, fitted on the validation split by minimising the negative log-likelihood;
+the argmax (and so every accuracy) is unchanged. The location softmax (no bug +
+candidates) and the repair softmax (per candidate) get separate temperatures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+from codegraph.models.layers.bug_heads import BugLogits
+from torch import Tensor
+
+#: temperatures tried before the golden-section refinement
+_GRID = np.exp(np.linspace(np.log(0.05), np.log(20.0), 121))
+
+
+def merge_logits(parts: Sequence[tuple[BugLogits, Tensor, Tensor]]) -> tuple[BugLogits, Tensor, Tensor]:
+    """Concatenate per-batch (logits, y_loc, y_rep) into one, fixing the group indices (-1 stays -1)."""
+    no_bug, loc, rep, cand_graph, rep_cand, y_loc, y_rep = [], [], [], [], [], [], []
+    graphs = cands = reps = 0
+    for logits, yl, yr in parts:
+        no_bug.append(logits.no_bug.detach().float().cpu())
+        loc.append(logits.loc.detach().float().cpu())
+        rep.append(logits.rep.detach().float().cpu())
+        cand_graph.append(logits.cand_graph.cpu() + graphs)
+        rep_cand.append(logits.rep_cand.cpu() + cands)
+        y_loc.append(torch.where(yl.cpu() >= 0, yl.cpu() + cands, -1))
+        y_rep.append(torch.where(yr.cpu() >= 0, yr.cpu() + reps, -1))
+        graphs += logits.num_graphs
+        cands += int(logits.loc.numel())
+        reps += int(logits.rep.numel())
+
+    def cat(xs: list[Tensor], dtype: torch.dtype) -> Tensor:
+        return torch.cat(xs) if xs else torch.zeros(0, dtype=dtype)
+
+    merged = BugLogits(
+        no_bug=cat(no_bug, torch.float),
+        loc=cat(loc, torch.float),
+        rep=cat(rep, torch.float),
+        cand_graph=cat(cand_graph, torch.long),
+        rep_cand=cat(rep_cand, torch.long),
+    )
+    return merged, cat(y_loc, torch.long), cat(y_rep, torch.long)
+
+
+def location_nll(logits: BugLogits, y_loc: Tensor, t_loc: float) -> float:
+    no_bug, loc, _ = logits.log_probs(t_loc, 1.0)
+    if no_bug.numel() == 0:
+        return 0.0
+    target = torch.where(y_loc >= 0, loc[y_loc.clamp_min(0)] if loc.numel() else no_bug, no_bug)
+    return float(-target.mean())
+
+
+def repair_nll(logits: BugLogits, y_loc: Tensor, y_rep: Tensor, t_rep: float) -> float:
+    _, _, rep = logits.log_probs(1.0, t_rep)
+    known = (y_loc >= 0) & (y_rep >= 0)
+    if not bool(known.any()):
+        return 0.0
+    return float(-rep[y_rep[known]].mean())
+
+
+def _minimise(fn: Callable[[float], float], grid: np.ndarray = _GRID) -> float:
+    """Grid search over T, then golden-section search on log T around the best grid point."""
+    values = [fn(float(t)) for t in grid]
+    i = int(np.argmin(values))
+    lo, hi = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, len(grid) - 1)])
+    ratio = (np.sqrt(5) - 1) / 2
+    a, b = lo + (1 - ratio) * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = fn(float(np.exp(a))), fn(float(np.exp(b)))
+    for _ in range(30):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = lo + (1 - ratio) * (hi - lo)
+            fa = fn(float(np.exp(a)))
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = fn(float(np.exp(b)))
+    best = float(np.exp((lo + hi) / 2))
+    return best if fn(best) <= values[i] else float(grid[i])
+
+
+def fit_temperatures(logits: BugLogits, y_loc: Tensor, y_rep: Tensor) -> tuple[float, float]:
+    """(T_location, T_repair) minimising the validation NLL of each softmax (1.0 when there is no data)."""
+    t_loc = _minimise(lambda t: location_nll(logits, y_loc, t)) if logits.num_graphs else 1.0
+    has_fix = bool(((y_loc >= 0) & (y_rep >= 0)).any())
+    t_rep = _minimise(lambda t: repair_nll(logits, y_loc, y_rep, t)) if has_fix else 1.0
+    return t_loc, t_rep
+
+
+def expected_calibration_error(confidence: Iterable[float], correct: Iterable[bool], bins: int = 10) -> float:
+    """ECE: the bin-size-weighted mean |accuracy - mean confidence| over equal-width confidence bins."""
+    conf = np.asarray(list(confidence), dtype=float)
+    ok = np.asarray(list(correct), dtype=float)
+    if conf.size == 0:
+        return 0.0
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            total += sel.sum() / conf.size * abs(ok[sel].mean() - conf[sel].mean())
+    return float(total)

@@ -1,0 +1,507 @@
+"""`codegraph eval`: accuracy of the detector (and the baseline) on a dataset split, as markdown.
+
+    codegraph eval --checkpoint models/weights/detector --baseline runs/baseline/detector \\
+        --split test --out models/weights/EVAL.md
+    codegraph eval --config models/training/default.toml     # paths from the training config
+
+Metrics, each overall, per rule (buggy units), and per distance bucket (``hops`` and
+``lines`` recorded by the dataset builder):
+
+* no-bug accuracy: clean units for which "no bug" is the most likely outcome;
+* localisation: buggy units whose most likely outcome is the injected bug's location;
+* repair: buggy units whose most likely repair at the true location is the fix;
+* joint: buggy units with both the location and (at that location) the repair right;
+* overall: clean units right about "no bug" + buggy units jointly right.
+
+Precision / recall over confidence thresholds use confidence = P(bug at c) x P(r | c)
+of the most likely (location c, repair r) pair, as the scanner does: a unit is flagged
+when confidence >= threshold, a flag is correct when the pair is the bug and its fix,
+recall is over all buggy units.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from codegraph.models.detector import BugModel
+from codegraph.models.layers.bug_heads import BugLogits
+from codegraph.models.tensorize import RULES, UnitData, Vocabulary, collate, load_shard, save_shard
+from codegraph.models.training.calibrate import expected_calibration_error
+from torch import Tensor
+from torch_geometric.data import Data
+
+THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+HOPS_BUCKETS: tuple[tuple[int, int, str], ...] = (
+    (0, 2, "0-1"),
+    (2, 4, "2-3"),
+    (4, 8, "4-7"),
+    (8, 16, "8-15"),
+    (16, 1 << 62, "16+"),
+)
+LINES_BUCKETS: tuple[tuple[int, int, str], ...] = (
+    (0, 1, "same line"),
+    (1, 5, "1-4"),
+    (5, 20, "5-19"),
+    (20, 50, "20-49"),
+    (50, 1 << 62, "50+"),
+)
+
+
+# -- data ---------------------------------------------------------------------------------------
+def shard_files(data_dir: Path, split: str) -> list[Path]:
+    return sorted((data_dir / split).glob("*.pt"))
+
+
+def load_split(
+    data_dir: str | Path,
+    split: str,
+    transform: Callable[[Data], Data] | None = None,
+    cache_dir: str | Path | None = None,
+    limit: int | None = None,
+) -> list[UnitData]:
+    """All units of ``DIR/SPLIT/*.pt`` with ``transform`` applied.
+
+    With ``cache_dir``, transformed shards are kept in ``cache_dir/SPLIT/`` under a
+    name that depends on the shard file and the transform, so positional encodings are
+    computed once per dataset and feature configuration.
+    """
+    data_dir = Path(data_dir)
+    files = shard_files(data_dir, split)
+    if not files:
+        raise FileNotFoundError(
+            f"no shards in {data_dir / split} (expected *.pt files written by `codegraph dataset build`)"
+        )
+    out: list[UnitData] = []
+    for f in files:
+        out += load_transformed_shard(f, split, transform, Path(cache_dir) if cache_dir else None)
+        if limit is not None and len(out) >= limit:
+            return out[:limit]
+    return out
+
+
+def cached_shard_path(shard: Path, split: str, transform: Callable[[Data], Data], cache_dir: Path) -> Path:
+    """Where the transformed copy of ``shard`` lives: keyed on the shard file and the transform."""
+    st = shard.stat()
+    stamp = f"{shard.resolve()}|{st.st_size}|{st.st_mtime_ns}|{transform!r}"
+    return cache_dir / split / f"{shard.stem}-{hashlib.sha1(stamp.encode()).hexdigest()[:16]}.pt"
+
+
+def load_transformed_shard(
+    shard: Path, split: str, transform: Callable[[Data], Data] | None, cache_dir: Path | None
+) -> list[UnitData]:
+    """One shard with ``transform`` applied, through the cache when ``cache_dir`` is given.
+
+    Shards whose samples already carry what the transform adds (the dataset builder
+    precomputes the default encodings) are not copied into the cache.
+    """
+    if transform is None:
+        return load_shard(shard)
+    cached = cached_shard_path(shard, split, transform, cache_dir) if cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        try:
+            return load_shard(cached)
+        except (OSError, ValueError, RuntimeError):
+            pass  # unreadable: rebuilt below
+    raw = load_shard(shard)
+    out = []
+    computed = False  # False when the shard already had everything the transform adds
+    for d in raw:
+        t = transform(d)
+        t = t if isinstance(t, UnitData) else UnitData(**t.to_dict())
+        same = set(t.keys()) == set(d.keys()) and all(t[k] is d[k] for k in d.keys())  # noqa: SIM118
+        computed = computed or not same
+        out.append(t)
+    if cached is not None and computed:
+        save_shard(out, cached)
+    return out
+
+
+def dataset_vocabulary(data_dir: str | Path) -> Vocabulary:
+    path = Path(data_dir) / "vocab.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: the dataset builder writes the vocabulary there")
+    return Vocabulary.load(path)
+
+
+# -- per-unit outcomes ----------------------------------------------------------------------------
+def group_argmax(values: Tensor, index: Tensor, num_groups: int) -> tuple[Tensor, Tensor]:
+    """(max value, index of the first maximum) per group; (-inf, -1) for empty groups."""
+    best = torch.full((num_groups,), float("-inf"), dtype=values.dtype)
+    best = best.scatter_reduce(0, index, values, reduce="amax", include_self=True)
+    big = values.numel()
+    pos = torch.where(values == best[index], torch.arange(big), torch.full_like(index, big))
+    first = torch.full((num_groups,), big, dtype=torch.long).scatter_reduce(
+        0, index, pos, reduce="amin", include_self=True
+    )
+    return best, torch.where(first == big, -1, first)
+
+
+@dataclass
+class Outcomes:
+    """Per unit (CPU tensors of length B) for one batch or a whole split."""
+
+    is_bug: Tensor
+    has_fix: Tensor
+    rule: Tensor
+    hops: Tensor
+    lines: Tensor
+    said_no_bug: Tensor
+    loc_ok: Tensor
+    rep_ok: Tensor
+    joint_ok: Tensor
+    confidence: Tensor
+    top_ok: Tensor
+
+    @classmethod
+    def cat(cls, parts: Sequence[Outcomes]) -> Outcomes:
+        names = list(cls.__dataclass_fields__)
+        return cls(**{n: torch.cat([getattr(p, n) for p in parts]) for n in names})
+
+    @classmethod
+    def empty(cls) -> Outcomes:
+        dtypes = {"rule": torch.long, "hops": torch.long, "lines": torch.long, "confidence": torch.float}
+        return cls(**{n: torch.zeros(0, dtype=dtypes.get(n, torch.bool)) for n in cls.__dataclass_fields__})
+
+    def __len__(self) -> int:
+        return int(self.is_bug.numel())
+
+    def select(self, mask: Tensor) -> Outcomes:
+        return Outcomes(**{n: getattr(self, n)[mask] for n in self.__dataclass_fields__})
+
+
+def outcomes(logits: BugLogits, batch: Data, t_loc: float = 1.0, t_rep: float = 1.0) -> Outcomes:
+    """Score one batch's logits against its labels (``batch`` as returned by ``collate``)."""
+    lp_nobug, lp_loc, lp_rep = (t.detach().float().cpu() for t in logits.log_probs(t_loc, t_rep))
+    cand_graph, rep_cand = logits.cand_graph.cpu(), logits.rep_cand.cpu()
+    b, c = logits.num_graphs, lp_loc.numel()
+    y_loc, y_rep = batch.y_loc.cpu(), batch.y_rep.cpu()
+    best_loc, pred_loc = group_argmax(lp_loc, cand_graph, b)
+    best_rep, pred_rep = group_argmax(lp_rep, rep_cand, c)  # per candidate
+    said_no_bug = lp_nobug >= best_loc
+    pred_loc = torch.where(said_no_bug, -1, pred_loc)
+    is_bug = y_loc >= 0
+    has_fix = is_bug & (y_rep >= 0)
+
+    def rep_at(cands: Tensor) -> Tensor:
+        """The most likely repair at each of ``cands`` (-1 where the candidate is -1)."""
+        if c == 0:
+            return torch.full_like(cands, -1)
+        return torch.where(cands >= 0, pred_rep[cands.clamp_min(0)], -1)
+
+    loc_ok = torch.where(is_bug, pred_loc == y_loc, said_no_bug)
+    rep_ok = has_fix & (rep_at(y_loc) == y_rep)
+    joint_ok = torch.where(is_bug, loc_ok & (rep_at(pred_loc) == y_rep), said_no_bug)
+    # confidence of the best (location, repair) pair, candidates only (as the scanner reports)
+    pair = lp_loc + torch.where(best_rep > float("-inf"), best_rep, torch.zeros_like(best_rep))
+    pair = torch.where(best_rep > float("-inf"), pair, torch.full_like(pair, float("-inf")))
+    best_pair, top_cand = group_argmax(pair, cand_graph, b)
+    confidence = torch.where(top_cand >= 0, best_pair.exp(), torch.zeros_like(best_pair))
+    top_ok = has_fix & (top_cand == y_loc) & (rep_at(top_cand) == y_rep)
+    return Outcomes(
+        is_bug=is_bug,
+        has_fix=has_fix,
+        rule=batch.rule_id.cpu(),
+        hops=batch.hops.cpu(),
+        lines=batch.lines.cpu(),
+        said_no_bug=said_no_bug,
+        loc_ok=loc_ok,
+        rep_ok=rep_ok,
+        joint_ok=joint_ok,
+        confidence=confidence,
+        top_ok=top_ok,
+    )
+
+
+def summary(o: Outcomes) -> dict[str, float]:
+    """Counts and rates (NaN where a rate has no units)."""
+    n = len(o)
+    bug = o.is_bug
+    clean = ~bug
+
+    def rate(num: Tensor, den: Tensor) -> float:
+        d = int(den.sum())
+        return float((num & den).sum()) / d if d else float("nan")
+
+    return {
+        "units": float(n),
+        "buggy": float(bug.sum()),
+        "clean": float(clean.sum()),
+        "no_bug_accuracy": rate(o.said_no_bug, clean),
+        "detection": rate(~o.said_no_bug, bug),
+        "localisation": rate(o.loc_ok, bug),
+        "repair": rate(o.rep_ok, o.has_fix),
+        "joint": rate(o.joint_ok, bug),
+        "accuracy": float(o.joint_ok.sum()) / n if n else float("nan"),
+    }
+
+
+def precision_recall(o: Outcomes, thresholds: Sequence[float] = THRESHOLDS) -> list[dict[str, float]]:
+    rows = []
+    buggy = int(o.is_bug.sum())
+    for t in thresholds:
+        flagged = o.confidence >= t
+        right = int((flagged & o.top_ok).sum())
+        nflag = int(flagged.sum())
+        rows.append(
+            {
+                "threshold": t,
+                "flagged": float(nflag),
+                "precision": right / nflag if nflag else float("nan"),
+                "recall": right / buggy if buggy else float("nan"),
+            }
+        )
+    return rows
+
+
+@torch.inference_mode()
+def run_model(
+    model: BugModel,
+    data: Sequence[Data],
+    *,
+    t_loc: float = 1.0,
+    t_rep: float = 1.0,
+    batch_nodes: int = 16_384,
+    device: torch.device | str = "cpu",
+    keep_logits: bool = False,
+) -> tuple[Outcomes, list[tuple[BugLogits, Tensor, Tensor]]]:
+    """Outcomes of ``model`` on ``data`` (in order), and optionally the raw logits per batch."""
+    was_training = model.training
+    model.eval()
+    parts: list[Outcomes] = []
+    raw: list[tuple[BugLogits, Tensor, Tensor]] = []
+    for idx in node_budget_batches([int(d.num_nodes or 0) for d in data], batch_nodes, 256):
+        batch = collate([data[i] for i in idx]).to(device)
+        logits = model(batch)
+        parts.append(outcomes(logits, batch, t_loc, t_rep))
+        if keep_logits:
+            raw.append((logits, batch.y_loc, batch.y_rep))
+    model.train(was_training)
+    return (Outcomes.cat(parts) if parts else Outcomes.empty()), raw
+
+
+def node_budget_batches(sizes: Sequence[int], batch_nodes: int, batch_graphs: int) -> list[list[int]]:
+    """Consecutive indices packed greedily, at most ``batch_nodes`` nodes / ``batch_graphs`` units each."""
+    batches: list[list[int]] = []
+    nodes = 0
+    for i, n in enumerate(sizes):
+        if batches and nodes + n <= batch_nodes and len(batches[-1]) < batch_graphs:
+            batches[-1].append(i)
+            nodes += n
+        else:
+            batches.append([i])
+            nodes = n
+    return batches
+
+
+# -- report ---------------------------------------------------------------------------------------
+def _pct(x: float) -> str:
+    return "–" if x != x else f"{100 * x:.1f}%"
+
+
+def _rule_names() -> dict[str, str]:
+    try:
+        from codegraph.rules import RULES_BY_CODE
+
+        return {code: rule.name for code, rule in RULES_BY_CODE.items()}
+    except ImportError:  # pragma: no cover - the rules module is part of the package
+        return {}
+
+
+def _bucket_masks(values: Tensor, buckets: Sequence[tuple[int, int, str]]) -> list[tuple[str, Tensor]]:
+    out = [(label, (values >= lo) & (values < hi)) for lo, hi, label in buckets]
+    out.append(("unknown", values < 0))
+    return out
+
+
+def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
+    """The EVAL.md report: one column per model (first the detector, then the baseline)."""
+    names = list(results)
+    first = results[names[0]]
+    lines = [f"# Evaluation on the `{info.get('split', 'test')}` split", ""]
+    for key in ("dataset", "models", "date"):
+        if key in info:
+            lines.append(f"- {key}: {info[key]}")
+    s0 = summary(first)
+    lines += [
+        f"- units: {int(s0['units'])} ({int(s0['buggy'])} with an injected bug, {int(s0['clean'])} clean)",
+        "",
+        "## Overall",
+        "",
+        "| metric | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    sums = {n: summary(o) for n, o in results.items()}
+    labels = [
+        ("no_bug_accuracy", "no-bug accuracy (clean units called clean)"),
+        ("detection", "detection (buggy units flagged)"),
+        ("localisation", "localisation accuracy (buggy units)"),
+        ("repair", "repair accuracy (at the true location)"),
+        ("joint", "joint accuracy (location and repair)"),
+        ("accuracy", "overall accuracy (clean: no bug; buggy: joint)"),
+    ]
+    for key, label in labels:
+        lines.append(f"| {label} | " + " | ".join(_pct(sums[n][key]) for n in names) + " |")
+    ece = [expected_calibration_error(o.confidence.tolist(), o.top_ok.tolist()) for o in results.values()]
+    lines.append("| calibration error (confidence ECE) | " + " | ".join(f"{e:.3f}" for e in ece) + " |")
+
+    def breakdown(title: str, groups: list[tuple[str, Tensor]], what: str) -> None:
+        lines.extend(["", f"## {title}", ""])
+        head = f"| {what} | units | " + " | ".join(
+            f"{metric} {n}" for metric in ("localisation", "repair", "joint") for n in names
+        )
+        lines.append(head + " |")
+        lines.append("|---|---:|" + "---:|" * (3 * len(names)))
+        for label, mask in groups:
+            count = int(mask.sum())
+            if not count:
+                continue
+            cells = []
+            for metric in ("localisation", "repair", "joint"):
+                for n in names:
+                    cells.append(_pct(summary(results[n].select(mask))[metric]))
+            lines.append(f"| {label} | {count} | " + " | ".join(cells) + " |")
+
+    rule_names = _rule_names()
+    bug = first.is_bug
+    breakdown(
+        "Per rule (buggy units)",
+        [
+            (f"{code} {rule_names.get(code, '')}".strip(), bug & (first.rule == i))
+            for i, code in enumerate(RULES)
+        ],
+        "rule",
+    )
+    breakdown(
+        "By distance in graph hops (buggy units)",
+        [(label, bug & m) for label, m in _bucket_masks(first.hops, HOPS_BUCKETS)],
+        "hops",
+    )
+    breakdown(
+        "By distance in lines (buggy units)",
+        [(label, bug & m) for label, m in _bucket_masks(first.lines, LINES_BUCKETS)],
+        "lines",
+    )
+
+    lines += [
+        "",
+        "## Precision and recall over confidence thresholds",
+        "",
+        "confidence = P(bug at the location) x P(repair | location) of the most likely pair; a flag is",
+        "correct when that pair is the injected bug and its fix; recall is over all buggy units.",
+        "",
+        "| threshold | " + " | ".join(f"precision {n} | recall {n} | flagged {n}" for n in names) + " |",
+        "|---:|" + "---:|---:|---:|" * len(names),
+    ]
+    curves = {n: precision_recall(o) for n, o in results.items()}
+    for i, t in enumerate(THRESHOLDS):
+        cells = []
+        for n in names:
+            row = curves[n][i]
+            cells += [_pct(row["precision"]), _pct(row["recall"]), str(int(row["flagged"]))]
+        lines.append(f"| {t:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# -- command ---------------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="codegraph eval", description="Evaluate checkpoints on a dataset split.")
+    p.add_argument("--checkpoint", help="the detector checkpoint (NAME, NAME.safetensors or NAME.json)")
+    p.add_argument("--baseline", help="a second checkpoint reported beside the first")
+    p.add_argument("--config", help="training config: supplies the dataset and checkpoint paths")
+    p.add_argument("--data", help="dataset directory (default: from --config or the checkpoint metadata)")
+    p.add_argument("--split", default="test", help="dataset split (default: test)")
+    p.add_argument("--out", help="markdown report path (default: print to stdout)")
+    p.add_argument("--json", help="also write the numbers as JSON here")
+    p.add_argument("--max-units", type=int, help="evaluate only the first N units")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from codegraph.models.detector import feature_transform
+    from codegraph.models.predict import ModelError, load_checkpoint
+
+    args = _parser().parse_args(argv)
+    cfg: dict[str, Any] = {}
+    if args.config:
+        with open(args.config, "rb") as f:
+            cfg = tomllib.load(f)
+    checkpoint = args.checkpoint
+    baseline = args.baseline
+    if checkpoint is None and cfg:
+        checkpoint = cfg.get("export", {}).get("path") or str(
+            Path(cfg.get("train", {}).get("out", "runs/default")) / "detector"
+        )
+        baseline = baseline or cfg.get("eval", {}).get("baseline")
+    if checkpoint is None:
+        print("codegraph eval: give --checkpoint (or --config)", file=sys.stderr)
+        return 2
+    out = args.out or (cfg.get("eval", {}).get("out") if cfg else None)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        models = {"detector": load_checkpoint(checkpoint)}
+        if baseline:
+            models["baseline"] = load_checkpoint(baseline)
+    except ModelError as exc:
+        print(f"codegraph eval: {exc}", file=sys.stderr)
+        return 2
+    data_dir = args.data or cfg.get("data", {}).get("dir") or models["detector"][3].get("data_dir")
+    if not data_dir:
+        print("codegraph eval: no dataset directory (give --data)", file=sys.stderr)
+        return 2
+    results: dict[str, Outcomes] = {}
+    described = []
+    try:
+        ds_vocab = dataset_vocabulary(data_dir)
+        for label, (model, vocab, config, meta) in models.items():
+            if vocab.fingerprint() != ds_vocab.fingerprint():
+                print(
+                    f"codegraph eval: the {label} checkpoint's vocabulary differs from {data_dir}/vocab.json",
+                    file=sys.stderr,
+                )
+                return 2
+            start = time.perf_counter()
+            data = load_split(data_dir, args.split, feature_transform(config), limit=args.max_units)
+            temp = meta.get("temperature", {})
+            results[label], _ = run_model(
+                model, data, t_loc=temp.get("location", 1.0), t_rep=temp.get("repair", 1.0)
+            )
+            described.append(
+                f"{label} = `{meta.get('name')}` ({config.kind}, sha256 {str(meta.get('sha256'))[:12]}, "
+                f"{time.perf_counter() - start:.0f} s)"
+            )
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"codegraph eval: {exc}", file=sys.stderr)
+        return 2
+    info = {
+        "split": args.split,
+        "dataset": f"`{data_dir}`",
+        "models": "; ".join(described),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    report = render_markdown(results, info)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(report, encoding="utf-8")
+        print(f"wrote {out}")
+    else:
+        print(report)
+    if args.json:
+        payload = {n: {"summary": summary(o), "thresholds": precision_recall(o)} for n, o in results.items()}
+        Path(args.json).write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,754 @@
+"""`codegraph train`: train the detector (or the baseline) from a TOML config.
+
+    codegraph train --config models/training/default.toml [--out DIR] [--resume]
+                    [--max-steps N] [--max-minutes M] [--export models/weights/detector]
+                    [--set model.kind=baseline] [--nproc 2]
+    torchrun --nproc-per-node 4 -m codegraph.models.training.train --config ...
+
+The dataset directory (``[data] dir``) holds ``vocab.json`` and shards
+(``train/*.pt``, ``valid/*.pt``, ``test/*.pt``, written with
+:func:`codegraph.models.tensorize.save_shard`). Shortcut edges and positional
+encodings are added as the model config asks and cached in ``OUT/cache``.
+
+The run is seeded; every ``checkpoint_every`` steps or ``checkpoint_minutes`` minutes
+it writes ``OUT/last.pt`` (model, optimizer, schedule, step, data position, RNG
+states) and ``--resume`` continues from there exactly. It validates every
+``eval_every`` steps (0: every epoch), keeps the best weights in ``OUT/best.pt``,
+and at the end fits the calibration temperatures on the validation split and exports
+the best weights as ``OUT/detector.safetensors`` + ``OUT/detector.json`` (and to
+``--export PATH``). Under ``torchrun`` (or ``--nproc N``) it runs
+DistributedDataParallel: gloo on CPU, nccl on CUDA; each process takes its share of
+every epoch's batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import socket
+import sys
+import time
+import tomllib
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from codegraph.models.detector import BugModel, ModelConfig, build_model, count_parameters, feature_transform
+from codegraph.models.layers.bug_heads import bug_loss
+from codegraph.models.predict import save_checkpoint
+from codegraph.models.tensorize import UnitData, collate
+from codegraph.models.training.calibrate import expected_calibration_error, fit_temperatures, merge_logits
+from codegraph.models.training.evaluate import (
+    Outcomes,
+    cached_shard_path,
+    dataset_vocabulary,
+    load_transformed_shard,
+    node_budget_batches,
+    outcomes,
+    run_model,
+    shard_files,
+    summary,
+)
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
+DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
+
+#: every config key with its default; a config file may set any subset
+DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "model": ModelConfig().to_dict(),
+    "data": {"dir": "data/dataset", "train": "train", "valid": "valid", "max_valid_units": 0},
+    "optim": {
+        "lr": 1e-3,
+        "weight_decay": 0.01,
+        "batch_nodes": 12_000,  # graph nodes per batch and process
+        "batch_graphs": 64,  # at most this many units per batch
+        "warmup": 500,
+        "steps": 20_000,
+        "clip": 1.0,
+        "min_lr_ratio": 0.05,  # cosine decay to lr * min_lr_ratio at the last step
+    },
+    "train": {
+        "out": "runs/default",
+        "eval_every": 1000,  # steps between validations; 0: once per epoch
+        "checkpoint_every": 500,
+        "checkpoint_minutes": 10.0,
+        "log_every": 50,
+        "device": "auto",  # auto | cpu | cuda
+        "threads": 0,  # torch threads per process; 0: cores / processes
+        "prepare_workers": 0,  # processes computing encodings for the cache; 0: all cores
+    },
+    "export": {"path": "", "name": "codegraph-detector", "half": True},
+    "eval": {"baseline": "", "out": "models/weights/EVAL.md"},
+}
+for _key in ("num_node_types", "num_subtokens", "num_repair_tokens"):
+    DEFAULTS["model"].pop(_key)
+
+
+class TrainError(Exception):
+    """The run cannot start or continue; the message is one line for the user."""
+
+
+# -- configuration ---------------------------------------------------------------------------------
+def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if key not in base:
+            raise TrainError(f"unknown config key {where}{key}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise TrainError(f"config key {where}{key} must be a table")
+            out[key] = _merge(base[key], value, f"{where}{key}.")
+        else:
+            out[key] = value
+    return out
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Defaults <- the TOML file <- ``KEY.PATH=VALUE`` overrides (values parsed as TOML, else strings)."""
+    config = DEFAULTS
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                config = _merge(config, tomllib.load(f), "")
+        except OSError as exc:
+            raise TrainError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise TrainError(f"{path}: invalid TOML ({exc})") from None
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise TrainError(f"--set expects KEY=VALUE, got {item!r}")
+        nested: dict[str, Any] = {}
+        node = nested
+        parts = key.strip().split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = _parse_value(value.strip())
+        config = _merge(config, nested, "")
+    try:
+        ModelConfig.from_dict(config["model"])
+    except (TypeError, ValueError) as exc:
+        raise TrainError(f"invalid [model] config: {exc}") from None
+    return config
+
+
+# -- distributed -------------------------------------------------------------------------------------
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def all_sum(self, t: Tensor) -> Tensor:
+        if self.world > 1:
+            t = t.to(self.device)
+            dist.all_reduce(t)
+        return t.cpu()
+
+    def broadcast_flags(self, flags: list[bool]) -> list[bool]:
+        if self.world == 1:
+            return flags
+        t = torch.tensor([int(f) for f in flags], device=self.device)
+        dist.broadcast(t, 0)
+        return [bool(v) for v in t.tolist()]
+
+
+def setup_distributed(device_name: str) -> Dist:
+    """Join the process group when started by torchrun / --nproc (WORLD_SIZE > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
+    if use_cuda and not torch.cuda.is_available():
+        raise TrainError("train.device = 'cuda' but no CUDA device is available")
+    device = torch.device(f"cuda:{local_rank}") if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timedelta(hours=2))
+    return Dist(rank, world, local_rank, device)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _spawn_worker(rank: int, world: int, port: int, argv: list[str]) -> None:
+    os.environ.update(
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
+    code = main(argv)
+    if code:
+        raise SystemExit(code)
+
+
+# -- data -----------------------------------------------------------------------------------------------
+def _warm_cache(args: tuple[Path, str, Any, Path]) -> None:
+    shard, split, transform, cache_dir = args
+    load_transformed_shard(shard, split, transform, cache_dir)
+
+
+def prepare_split(
+    data_dir: Path, split: str, transform: Any, cache_dir: Path, workers: int, limit: int | None = None
+) -> list[UnitData]:
+    """Load a split through the encoding cache, computing missing cache files with ``workers`` processes."""
+    files = shard_files(data_dir, split)
+    if not files:
+        raise TrainError(
+            f"no shards in {data_dir / split}: build the dataset first (codegraph dataset build)"
+        )
+    missing = [f for f in files if not cached_shard_path(f, split, transform, cache_dir).is_file()]
+    if workers > 1 and len(missing) > 1:
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(min(workers, len(missing)), mp_context=ctx) as pool:
+            list(pool.map(_warm_cache, [(f, split, transform, cache_dir) for f in missing]))
+    out: list[UnitData] = []
+    for f in files:
+        out += load_transformed_shard(f, split, transform, cache_dir)
+        if limit and len(out) >= limit:
+            return out[:limit]
+    return out
+
+
+def epoch_batches(
+    sizes: Sequence[int], seed: int, epoch: int, batch_nodes: int, batch_graphs: int
+) -> list[list[int]]:
+    """The shuffled batches of one epoch: a function of (seed, epoch) only, identical on every process."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(len(sizes), generator=g).tolist()
+    packed = node_budget_batches([sizes[i] for i in order], batch_nodes, batch_graphs)
+    return [[order[i] for i in batch] for batch in packed]
+
+
+# -- the run ----------------------------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    step: int
+    finished: bool
+    best: dict[str, float]
+    out: Path
+    exported: list[Path]
+    model: BugModel
+
+
+def _lr_lambda(warmup: int, total: int, floor: float) -> Any:
+    def fn(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return fn
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class Trainer:
+    """One training run (one process of it under DDP)."""
+
+    def __init__(self, config: dict[str, Any], out: Path, *, quiet: bool = False) -> None:
+        self.config = config
+        self.out = out
+        self.optim_cfg = config["optim"]
+        self.train_cfg = config["train"]
+        self.dist = setup_distributed(str(self.train_cfg["device"]))
+        self.console = Console(stderr=True, quiet=quiet or not self.dist.main)
+        self.quiet = quiet
+        threads = int(self.train_cfg["threads"])
+        if threads <= 0 and self.dist.world > 1 and self.dist.device.type == "cpu":
+            threads = max(1, (os.cpu_count() or 1) // self.dist.world)
+        if threads > 0:
+            torch.set_num_threads(threads)
+
+        self.seed = int(config["seed"])
+        data_cfg = config["data"]
+        self.data_dir = Path(data_cfg["dir"])
+        try:
+            self.vocab = dataset_vocabulary(self.data_dir)
+        except (FileNotFoundError, ValueError) as exc:
+            raise TrainError(str(exc)) from None
+        self.model_config = ModelConfig.from_dict(config["model"]).with_vocab(self.vocab)
+        transform = feature_transform(self.model_config)
+        workers = int(self.train_cfg["prepare_workers"]) or (os.cpu_count() or 1)
+        cache = out / "cache"
+        splits: dict[str, list[UnitData]] = {}
+        for turn in (0, 1):  # the main process fills the cache first, the others then read it
+            if (turn == 0) == self.dist.main:
+                for name in ("train", "valid"):
+                    limit = int(data_cfg["max_valid_units"]) if name == "valid" else 0
+                    split = str(data_cfg[name])
+                    try:
+                        splits[name] = prepare_split(
+                            self.data_dir, split, transform, cache, workers, limit or None
+                        )
+                    except TrainError:
+                        if name == "train":
+                            raise
+                        splits[name] = []
+            self.dist.barrier()
+        self.train_data, self.valid_data = splits["train"], splits["valid"]
+        self.sizes = [int(d.num_nodes or 0) for d in self.train_data]
+
+        torch.manual_seed(self.seed)  # identical initial weights in every process
+        self.model = build_model(self.model_config).to(self.dist.device)
+        self.net: nn.Module = self.model
+        if self.dist.world > 1:
+            ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
+        decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2 and "emb" not in n]
+        no_decay = [p for n, p in self.model.named_parameters() if not (p.dim() >= 2 and "emb" not in n)]
+        self.optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": float(self.optim_cfg["weight_decay"])},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=float(self.optim_cfg["lr"]),
+        )
+        self.total_steps = int(self.optim_cfg["steps"])
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer,
+            _lr_lambda(
+                int(self.optim_cfg["warmup"]), self.total_steps, float(self.optim_cfg["min_lr_ratio"])
+            ),
+        )
+        self.step = 0
+        self.epoch = 0
+        self.pos = 0  # batches of the current epoch already done by this process
+        self.best: dict[str, float] = {"accuracy": -1.0, "loss": float("inf"), "step": 0.0}
+        torch.manual_seed(self.seed + 7919 * (self.dist.rank + 1))  # dropout / sign flips differ per process
+        random.seed(self.seed + self.dist.rank)
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    @property
+    def last_path(self) -> Path:
+        return self.out / "last.pt"
+
+    @property
+    def best_path(self) -> Path:
+        return self.out / "best.pt"
+
+    def save_last(self) -> None:
+        rng = torch.get_rng_state()
+        states = [rng]
+        if self.dist.world > 1:
+            gathered: list[Any] = [None] * self.dist.world
+            dist.all_gather_object(gathered, rng)
+            states = gathered
+        if self.dist.main:
+            _atomic_save(
+                {
+                    "format": "codegraph-train-state",
+                    "step": self.step,
+                    "epoch": self.epoch,
+                    "pos": self.pos,
+                    "world": self.dist.world,
+                    "best": self.best,
+                    "model": self.model.state_dict(),
+                    "optimizer": self.optimizer.state_dict(),
+                    "scheduler": self.scheduler.state_dict(),
+                    "rng": states,
+                    "model_config": self.model_config.to_dict(),
+                    "vocab_sha256": self.vocab.fingerprint(),
+                },
+                self.last_path,
+            )
+        self.dist.barrier()
+
+    def resume(self) -> bool:
+        if not self.last_path.is_file():
+            return False
+        state = torch.load(self.last_path, weights_only=True, map_location=self.dist.device)
+        if state.get("model_config") != self.model_config.to_dict():
+            raise TrainError(f"{self.last_path} was trained with another model config: cannot resume")
+        if state.get("vocab_sha256") != self.vocab.fingerprint():
+            raise TrainError(f"{self.last_path} was trained with another vocabulary: cannot resume")
+        if state["world"] != self.dist.world:
+            raise TrainError(
+                f"{self.last_path} was written by {state['world']} processes, not {self.dist.world}"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.epoch, self.pos = int(state["step"]), int(state["epoch"]), int(state["pos"])
+        self.best = {k: float(v) for k, v in state["best"].items()}
+        torch.set_rng_state(state["rng"][self.dist.rank].cpu())
+        return True
+
+    # -- validation -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Validation loss and accuracies over all processes (each scores its share)."""
+        self.model.eval()
+        mine = self.valid_data[self.dist.rank :: self.dist.world]
+        parts: list[Outcomes] = []
+        loss_sum = 0.0
+        for idx in node_budget_batches(
+            [int(d.num_nodes or 0) for d in mine], int(self.optim_cfg["batch_nodes"]), 256
+        ):
+            batch = collate([mine[i] for i in idx]).to(self.dist.device)
+            logits = self.model(batch)
+            loss, _ = bug_loss(logits, batch.y_loc, batch.y_rep)
+            loss_sum += float(loss) * len(idx)
+            parts.append(outcomes(logits, batch))
+        self.model.train()
+        o = Outcomes.cat(parts) if parts else Outcomes.empty()
+        bug = o.is_bug
+        counts = torch.tensor(
+            [
+                len(o),
+                float(bug.sum()),
+                float((o.said_no_bug & ~bug).sum()),
+                float((o.loc_ok & bug).sum()),
+                float(o.rep_ok.sum()),
+                float(o.has_fix.sum()),
+                float((o.joint_ok & bug).sum()),
+                float(o.joint_ok.sum()),
+                loss_sum,
+            ],
+            dtype=torch.float64,
+        )
+        n, nbug, clean_ok, loc_ok, rep_ok, nfix, joint_bug, joint_all, loss_total = self.dist.all_sum(
+            counts
+        ).tolist()
+
+        def rate(a: float, b: float) -> float:
+            return a / b if b else float("nan")
+
+        return {
+            "loss": rate(loss_total, n),
+            "accuracy": rate(joint_all, n),
+            "no_bug_accuracy": rate(clean_ok, n - nbug),
+            "localisation": rate(loc_ok, nbug),
+            "repair": rate(rep_ok, nfix),
+            "joint": rate(joint_bug, nbug),
+            "units": n,
+        }
+
+    def _maybe_keep_best(self, metrics: dict[str, float]) -> bool:
+        acc = metrics["accuracy"] if metrics["accuracy"] == metrics["accuracy"] else -metrics["loss"]
+        better = acc > self.best["accuracy"] or (
+            acc == self.best["accuracy"] and metrics["loss"] < self.best["loss"]
+        )
+        if better:
+            self.best = {"accuracy": acc, "loss": metrics["loss"], "step": float(self.step)}
+            if self.dist.main:
+                _atomic_save(
+                    {"model": self.model.state_dict(), "step": self.step, "metrics": metrics}, self.best_path
+                )
+        return better
+
+    # -- training ------------------------------------------------------------------------------------
+    def _log(self, record: dict[str, Any]) -> None:
+        if self.dist.main:
+            with open(self.out / "log.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def fit(self, max_steps: int | None = None, max_minutes: float | None = None) -> bool:
+        """Train until the schedule ends or a limit is hit; True when the schedule is complete."""
+        start = time.monotonic()
+        last_ckpt = time.monotonic()
+        stop_at = min(self.total_steps, max_steps) if max_steps is not None else self.total_steps
+        bn, bg = int(self.optim_cfg["batch_nodes"]), int(self.optim_cfg["batch_graphs"])
+        eval_every = int(self.train_cfg["eval_every"])
+        ckpt_every = int(self.train_cfg["checkpoint_every"])
+        ckpt_seconds = 60.0 * float(self.train_cfg["checkpoint_minutes"])
+        log_every = max(1, int(self.train_cfg["log_every"]))
+        clip = float(self.optim_cfg["clip"])
+        self.model.train()
+        running: dict[str, float] = {}
+        seen = 0
+        tick = time.monotonic()
+        columns = (
+            TextColumn("[bold]train"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
+        )
+        with Progress(*columns, console=self.console, disable=self.quiet or not self.dist.main) as progress:
+            task = progress.add_task("train", total=self.total_steps, completed=self.step, status="")
+            while self.step < stop_at:
+                plan = epoch_batches(self.sizes, self.seed, self.epoch, bn, bg)
+                usable = len(plan) - len(plan) % self.dist.world
+                mine = plan[self.dist.rank : usable : self.dist.world]
+                if not mine:
+                    raise TrainError("the training split is smaller than one batch per process")
+                stop = False
+                while self.pos < len(mine) and not stop:
+                    idx = mine[self.pos]
+                    batch = collate([self.train_data[i] for i in idx]).to(self.dist.device)
+                    logits = self.net(batch)
+                    loss, parts = bug_loss(logits, batch.y_loc, batch.y_rep)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if clip > 0:
+                        nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+                    self.optimizer.step()
+                    self.scheduler.step()
+                    self.step += 1
+                    self.pos += 1
+                    seen += len(idx)
+                    for k, v in parts.items():
+                        running[k] = running.get(k, 0.0) + v
+                    progress.update(task, completed=self.step, status=f"loss {parts['loss']:.3f}")
+                    if self.step % log_every == 0:
+                        now = time.monotonic()
+                        record = {k: v / log_every for k, v in running.items()}
+                        record.update(
+                            step=self.step,
+                            epoch=self.epoch,
+                            lr=float(self.scheduler.get_last_lr()[0]),
+                            units_per_s=seen * self.dist.world / max(1e-9, now - tick),
+                        )
+                        self._log(record)
+                        running, seen, tick = {}, 0, now
+                    epoch_end = self.pos == len(mine)
+                    if (eval_every > 0 and self.step % eval_every == 0) or (eval_every == 0 and epoch_end):
+                        self._validate_and_log(progress)
+                    elapsed = time.monotonic() - start
+                    due = (ckpt_every > 0 and self.step % ckpt_every == 0) or (
+                        time.monotonic() - last_ckpt >= ckpt_seconds
+                    )
+                    out_of_time = max_minutes is not None and elapsed >= 60.0 * max_minutes
+                    stop, due = self.dist.broadcast_flags([self.step >= stop_at or out_of_time, due])
+                    if due or stop:
+                        if epoch_end:
+                            self.epoch, self.pos = self.epoch + 1, 0
+                        self.save_last()
+                        last_ckpt = time.monotonic()
+                        if epoch_end:
+                            break
+                if self.pos >= len(mine):
+                    self.epoch, self.pos = self.epoch + 1, 0
+                if stop:
+                    break
+        return self.step >= self.total_steps
+
+    def _validate_and_log(self, progress: Progress | None = None) -> dict[str, float]:
+        if not self.valid_data and self.dist.world == 1:
+            return {}
+        metrics = self.validate()
+        better = self._maybe_keep_best(metrics)
+        self._log({"step": self.step, "valid": metrics, "best": better})
+        text = (
+            f"step {self.step}: valid loss {metrics['loss']:.4f}, accuracy {metrics['accuracy']:.3f}, "
+            f"loc {metrics['localisation']:.3f}, repair {metrics['repair']:.3f}"
+            + (" (best)" if better else "")
+        )
+        (progress.console if progress is not None else self.console).print(text)
+        return metrics
+
+    # -- export ---------------------------------------------------------------------------------------
+    def export(self, paths: Sequence[Path], finished: bool) -> list[Path]:
+        """Calibrate the best weights on the validation split and write the shippable checkpoint(s)."""
+        if not self.dist.main:
+            return []
+        if self.best_path.is_file():
+            best = torch.load(self.best_path, weights_only=True, map_location=self.dist.device)
+            self.model.load_state_dict(best["model"])
+        t_loc, t_rep, ece, valid = 1.0, 1.0, float("nan"), {}
+        if self.valid_data:
+            raw_outcomes, raw = run_model(
+                self.model,
+                self.valid_data,
+                batch_nodes=int(self.optim_cfg["batch_nodes"]),
+                device=self.dist.device,
+                keep_logits=True,
+            )
+            logits, y_loc, y_rep = merge_logits(raw)
+            t_loc, t_rep = fit_temperatures(logits, y_loc, y_rep)
+            calibrated, _ = run_model(
+                self.model,
+                self.valid_data,
+                t_loc=t_loc,
+                t_rep=t_rep,
+                batch_nodes=int(self.optim_cfg["batch_nodes"]),
+                device=self.dist.device,
+            )
+            ece = expected_calibration_error(calibrated.confidence.tolist(), calibrated.top_ok.tolist())
+            valid = summary(raw_outcomes)
+        metadata = {
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "data_dir": str(self.data_dir),
+            "vocab_sha256": self.vocab.fingerprint(),
+            "best_step": int(self.best["step"]),
+            "steps_trained": self.step,
+            "schedule_finished": finished,
+            "parameters": count_parameters(self.model),
+            "valid": valid,
+            "valid_ece_calibrated": ece,
+            "torch": torch.__version__,
+            "train_config": self.config,
+        }
+        written = []
+        for p in paths:
+            w, s = save_checkpoint(
+                p,
+                self.model.cpu(),
+                self.vocab,
+                name=str(self.config["export"]["name"]),
+                temperature=(t_loc, t_rep),
+                metadata=metadata,
+                half=bool(self.config["export"]["half"]),
+            )
+            self.model.to(self.dist.device)
+            written += [w, s]
+            self.console.print(f"exported {w} (T_loc={t_loc:.3f}, T_rep={t_rep:.3f})")
+        return written
+
+
+def run(
+    config: dict[str, Any],
+    out: str | Path,
+    *,
+    resume: bool = False,
+    max_steps: int | None = None,
+    max_minutes: float | None = None,
+    export: str | Path | None = None,
+    do_export: bool = True,
+    quiet: bool = False,
+) -> TrainResult:
+    """Train (this process's part of) one run; see the module docstring."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(config, out, quiet=quiet)
+    try:
+        if resume:
+            if trainer.resume():
+                trainer.console.print(f"resumed from {trainer.last_path} at step {trainer.step}")
+            else:
+                trainer.console.print(f"nothing to resume in {out}: starting afresh")
+        elif trainer.last_path.exists():
+            raise TrainError(f"{out} already has a run (last.pt): pass --resume or choose another --out")
+        if trainer.dist.main:
+            (out / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
+            trainer.console.print(
+                f"{trainer.model_config.kind}: {count_parameters(trainer.model):,} parameters, "
+                f"{len(trainer.train_data)} training / {len(trainer.valid_data)} validation units, "
+                f"{trainer.dist.world} process(es) on {trainer.dist.device}"
+            )
+        finished = trainer.fit(max_steps, max_minutes)
+        if trainer.best["step"] != trainer.step and (trainer.valid_data or trainer.dist.world > 1):
+            trainer._validate_and_log()
+        trainer.dist.barrier()
+        exported: list[Path] = []
+        if do_export:
+            targets = [out / "detector"]
+            extra = export or config["export"]["path"]
+            if extra:
+                targets.append(Path(extra))
+            exported = trainer.export(targets, finished)
+        trainer.dist.barrier()
+        if trainer.dist.main:
+            (out / "summary.json").write_text(
+                json.dumps({"step": trainer.step, "finished": finished, "best": trainer.best}, indent=1),
+                encoding="utf-8",
+            )
+        return TrainResult(trainer.step, finished, trainer.best, out, exported, trainer.model)
+    finally:
+        if trainer.dist.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+# -- command -----------------------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="codegraph train", description="Train the detector from a TOML config.")
+    p.add_argument(
+        "--config", default=str(DEFAULT_CONFIG), help="TOML config (default: the shipped default.toml)"
+    )
+    p.add_argument("--out", help="run directory (default: [train] out)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument(
+        "--max-steps", type=int, help="stop at this global step (the schedule keeps [optim] steps)"
+    )
+    p.add_argument("--max-minutes", type=float, help="stop after this many minutes (a checkpoint is written)")
+    p.add_argument("--export", help="also write the calibrated best weights to PATH(.safetensors/.json)")
+    p.add_argument("--no-export", action="store_true", help="skip calibration and export at the end")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    p.add_argument("--nproc", type=int, default=1, help="local DDP processes (without torchrun)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        rest = [a for i, a in enumerate(argv) if a != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")]
+        rest = [a for a in rest if not a.startswith("--nproc=")]
+        import torch.multiprocessing as mp
+
+        try:
+            mp.spawn(_spawn_worker, args=(args.nproc, _free_port(), rest), nprocs=args.nproc, join=True)
+        except (mp.ProcessRaisedException, mp.ProcessExitedException) as exc:
+            print(f"codegraph train: a worker failed:\n{exc}", file=sys.stderr)
+            return 2
+        return 0
+    try:
+        config = load_config(args.config, args.set)
+        out = args.out or config["train"]["out"]
+        run(
+            config,
+            out,
+            resume=args.resume,
+            max_steps=args.max_steps,
+            max_minutes=args.max_minutes,
+            export=args.export,
+            do_export=not args.no_export,
+            quiet=args.quiet,
+        )
+    except TrainError as exc:
+        print(f"codegraph train: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

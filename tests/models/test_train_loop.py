@@ -1,0 +1,132 @@
+"""`codegraph train` / `codegraph eval` end to end on a tiny dataset: resume, export, report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from codegraph.models.predict import load_checkpoint, load_predictor
+from codegraph.models.training import evaluate, train
+
+sys.path.insert(0, str(Path(__file__).parent))
+from toy_units import toy_unit, write_dataset
+
+TINY = str(Path(train.__file__).with_name("tiny.toml"))
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dataset")
+    write_dataset(root, units_per_split=24)
+    return root
+
+
+def run_train(dataset: Path, out: Path, *extra: str) -> int:
+    return train.main(
+        ["--config", TINY, "--set", f"data.dir={dataset}", "--out", str(out), "--quiet", *extra]
+    )
+
+
+def test_config_defaults_and_overrides(tmp_path: Path) -> None:
+    config = train.load_config(TINY, ["model.kind=baseline", "optim.lr=0.5", "train.out=elsewhere"])
+    assert config["model"]["kind"] == "baseline" and config["optim"]["lr"] == 0.5
+    assert config["train"]["out"] == "elsewhere" and config["model"]["hidden"] == 16  # from tiny.toml
+    assert config["optim"]["clip"] == 1.0  # a default
+    default = train.load_config(train.DEFAULT_CONFIG)
+    assert default["model"]["kind"] == "transformer" and default["data"]["dir"] == "data/dataset"
+    with pytest.raises(train.TrainError, match=r"unknown config key model\.colour"):
+        train.load_config(TINY, ["model.colour=red"])
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model]\nheads = 3\n")
+    with pytest.raises(train.TrainError, match="divisible"):
+        train.load_config(bad)
+
+
+def test_epoch_batches_are_deterministic_and_cover_the_data() -> None:
+    sizes = [30, 50, 10, 200, 40, 40, 5, 60]
+    a = train.epoch_batches(sizes, seed=1, epoch=0, batch_nodes=100, batch_graphs=3)
+    assert a == train.epoch_batches(sizes, seed=1, epoch=0, batch_nodes=100, batch_graphs=3)
+    assert a != train.epoch_batches(sizes, seed=1, epoch=1, batch_nodes=100, batch_graphs=3)
+    assert sorted(i for b in a for i in b) == list(range(len(sizes)))
+    for b in a:
+        assert len(b) <= 3 and (len(b) == 1 or sum(sizes[i] for i in b) <= 100)
+
+
+def test_train_resume_export_and_evaluate(dataset: Path, tmp_path: Path) -> None:
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert run_train(dataset, straight) == 0
+    summary = json.loads((straight / "summary.json").read_text())
+    assert summary["step"] == 12 and summary["finished"]
+    assert (straight / "last.pt").is_file() and (straight / "best.pt").is_file()
+    log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "valid" in r] == [4, 8, 12]
+    assert all(r["loss"] > 0 for r in log if "loss" in r)
+
+    # stop at step 5, then resume: the same weights as the uninterrupted run
+    assert run_train(dataset, split, "--max-steps", "5", "--no-export") == 0
+    assert json.loads((split / "summary.json").read_text())["step"] == 5
+    assert run_train(dataset, split) == 2  # refuses to overwrite a run without --resume
+    assert run_train(dataset, split, "--resume", "--export", str(tmp_path / "shipped" / "det")) == 0
+    a = torch.load(straight / "last.pt", weights_only=True)
+    b = torch.load(split / "last.pt", weights_only=True)
+    assert a["step"] == b["step"] == 12 and a["epoch"] == b["epoch"]
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+
+    # the export: calibrated, loadable, runnable
+    _, _, config, meta = load_checkpoint(tmp_path / "shipped" / "det.safetensors")
+    assert config.hidden == 16 and meta["data_dir"] == str(dataset) and meta["steps_trained"] == 12
+    assert meta["temperature"]["location"] > 0 and meta["name"] == "codegraph-tiny"
+    assert (tmp_path / "shipped" / "det.json").is_file() and (split / "detector.safetensors").is_file()
+    preds = load_predictor(tmp_path / "shipped" / "det").predict([toy_unit()])
+    assert 0 <= preds[0].p_no_bug <= 1
+
+    # a baseline beside it, then the report
+    base = tmp_path / "baseline"
+    assert run_train(dataset, base, "--set", "model.kind=baseline", "--max-steps", "3") == 0
+    assert load_checkpoint(base / "detector")[2].kind == "baseline"
+    report, numbers = tmp_path / "EVAL.md", tmp_path / "eval.json"
+    args = ["--checkpoint", str(straight / "detector"), "--baseline", str(base / "detector")]
+    args += ["--data", str(dataset), "--split", "test", "--out", str(report), "--json", str(numbers)]
+    assert evaluate.main(args) == 0
+    text = report.read_text()
+    for heading in ("## Overall", "## Per rule", "## By distance in graph hops", "## By distance in lines"):
+        assert heading in text
+    assert "| detector | baseline |" in text and "CG001" in text and "| 0.5 |" in text
+    data = json.loads(numbers.read_text())
+    assert data["detector"]["summary"]["units"] == 24
+    assert 0 <= data["baseline"]["summary"]["accuracy"] <= 1
+
+
+def test_clear_errors(tmp_path: Path) -> None:
+    assert run_train(tmp_path / "no-dataset", tmp_path / "out") == 2
+    assert evaluate.main(["--checkpoint", str(tmp_path / "missing")]) == 2
+    assert evaluate.main([]) == 2
+
+
+def test_outcomes_count_the_right_things(dataset: Path) -> None:
+    """The metrics of a model that always says 'no bug' with certainty."""
+    from codegraph.models.layers.bug_heads import BugLogits
+    from codegraph.models.tensorize import collate, load_shard
+
+    data = load_shard(sorted((dataset / "test").glob("*.pt"))[0])
+    batch = collate(data)
+    c, r = batch.cand_node.numel(), batch.rep_cand.numel()
+    logits = BugLogits(
+        no_bug=torch.full((len(data),), 50.0),
+        loc=torch.zeros(c),
+        rep=torch.zeros(r),
+        cand_graph=batch.cand_graph,
+        rep_cand=batch.rep_cand,
+    )
+    o = evaluate.outcomes(logits, batch)
+    s = evaluate.summary(o)
+    clean = int((batch.y_loc < 0).sum())
+    assert s["no_bug_accuracy"] == 1.0 and s["detection"] == 0.0 and s["localisation"] == 0.0
+    assert s["accuracy"] == pytest.approx(clean / len(data))
+    assert torch.all(o.confidence < 1e-10)
+    rows = evaluate.precision_recall(o)
+    assert rows[0]["flagged"] == 0 and rows[0]["recall"] == 0.0

@@ -11,8 +11,9 @@
 * A name is local to a scope when the scope binds it anywhere (assignment,
   augmented assignment, ``for`` / ``with ... as`` / ``except ... as`` targets,
   ``del``, imports, ``def`` / ``class`` names, parameters, match-case captures,
-  walrus), unless declared ``global`` or ``nonlocal``. A walrus inside a
-  comprehension binds in the nearest enclosing non-comprehension scope.
+  walrus, a bare annotation ``x: int``), unless declared ``global`` or
+  ``nonlocal``. A walrus inside a comprehension binds in the nearest enclosing
+  non-comprehension scope. Private names are not mangled.
 * Other names are free: they resolve to the nearest enclosing function-like scope
   binding them (class scopes skipped), else to the module, else to a pseudo-symbol
   of the :attr:`ScopeKind.BUILTINS` scope (builtins and unresolved names).

@@ -2,11 +2,12 @@
 
 :func:`control_flow` builds one :class:`FlowGraph` per analysis unit (the module, each
 ``def``, each ``lambda``); class bodies and comprehensions run inline in the code that
-contains them. A flow graph is made of blocks: every statement gets one (compound
-statements get one for their header: ``if`` / ``elif`` / ``while`` condition, ``for``
-iterable and target, ``with`` items, ``except`` clause, ``match`` subject, ``case``
-pattern and guard), and expressions that branch or loop (``and`` / ``or``, ``a if c else
-b``, comprehensions) split their statement's block. Each block lists the variable
+contains them. A flow graph is made of blocks: compound statements get one for their
+header (``if`` / ``elif`` / ``while`` condition, ``for`` iterable and target, ``with``
+items, ``except`` clause, ``match`` subject, ``case`` pattern and guard), a run of
+simple statements that follow each other shares one (outside ``try``, where each may
+raise), and expressions that branch or loop (``and`` / ``or``, ``a if c else b``,
+comprehensions) split their statement's block. Each block lists the variable
 occurrences it evaluates, in evaluation order (right-hand side before targets), which
 is what :mod:`codegraph.edges.dataflow` runs its analysis on.
 
@@ -30,11 +31,9 @@ RETURNS_TO goes from the value of each ``return`` and ``yield`` to its
 from __future__ import annotations
 
 import weakref
-from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
-from operator import or_
 from typing import TypeAlias
 
 from codegraph.schema import CodeGraph, EdgeKind
@@ -220,28 +219,19 @@ class _Shared:
         self.occ_nodes = info.occ_nodes
         self.specials = info.flow_specials
         # default event of each occurrence (an augmented assignment target reads here; its
-        # write is added where the assignment completes); built at C speed
-        acc = info.occ_access
-        self.codes = list(map(or_, range(0, len(acc) << 3, 8), map(_EVENT_OF_ACCESS.__getitem__, acc)))
+        # write is added where the assignment completes)
+        mode = {Access.READ: READ, Access.WRITE: WRITE, Access.READ | Access.WRITE: READ}
+        self.codes = [(k << 3) | mode.get(a, WRITE) for k, a in enumerate(info.occ_access)]
         # occ_before[i]: how many occurrences have graph node < i (so the occurrences under a
         # subtree ``i`` are ``occ_before[i]:occ_before[subtree_end[i]]``); same for specials
-        self.occ_before = _count_before(self.occ_nodes, len(self.types))
-        self.spec_before = _count_before(self.specials, len(self.types))
-
-
-_EVENT_OF_ACCESS = {
-    Access.READ: READ,
-    Access.WRITE: WRITE,
-    Access.READ | Access.WRITE: READ,
-    Access.WRITE | Access.DELETE: WRITE,
-}
-
-
-def _count_before(sorted_nodes: list[int], n: int) -> list[int]:
-    """``out[i]`` = how many of ``sorted_nodes`` are < i, for 0 <= i <= n."""
-    marks = [0] * (n + 1)
-    deque(map(marks.__setitem__, map((1).__add__, sorted_nodes), repeat(1)), maxlen=0)
-    return list(accumulate(marks))
+        marks = [0] * (len(self.types) + 1)
+        for node in self.occ_nodes:
+            marks[node + 1] = 1
+        self.occ_before = list(accumulate(marks))
+        marks = [0] * (len(self.types) + 1)
+        for node in self.specials:
+            marks[node + 1] = 1
+        self.spec_before = list(accumulate(marks))
 
 
 #: a statement handler: yields sub-handlers to run (or exits already known), receives their
@@ -382,6 +372,10 @@ class _Builder:
         fg = self.fg
         anchor, tail, succ, events, chain = fg.anchor, fg.tail, fg.succ, fg.events, fg.chain
         n = len(kids)
+        merge = not self.in_try
+        run = self.run_block  # the block the previous statement completed in, or -1
+        follows = len(preds) == 1 and preds[0] == run  # the exits are exactly [run]
+        cur = self.cur
         while i < n:
             s = kids[i]
             t = types[s]
@@ -389,10 +383,13 @@ class _Builder:
                 break
             i += 1
             if t == "function_definition":
-                preds = self.function(s, s, preds)
+                self.run_block = run
+                preds = self.function(s, s, [run] if follows else preds)
+                run, cur = self.run_block, self.cur
+                follows = True
                 continue
-            cur = self.run_block
-            if len(preds) == 1 and preds[0] == cur and not self.in_try and not succ[cur]:
+            if follows and merge and not succ[run]:
+                cur = run
                 chain.append((tail[cur], s))
                 tail[cur] = s
             else:
@@ -401,30 +398,35 @@ class _Builder:
                 tail.append(s)
                 succ.append([])
                 events.append([])
-                for p in preds:
+                for p in [run] if follows else preds:
                     succ[p].append(cur)
-            self.anchor = s
-            self.cur = cur
             end = send[s]
             if spec_before[end] == spec_before[s]:
                 k0, k1 = occ_before[s], occ_before[end]
                 if k0 < k1:
                     events[cur].extend(codes[k0:k1])
             else:
+                self.anchor = s
+                self.cur = cur
                 self.expr(s)
+                cur = self.cur
             jump = _JUMPS.get(t)
             if jump is None:
-                self.run_block = self.cur
-                preds = [self.cur]
+                run = cur
+                follows = True
                 continue
             if jump == _RETURN:
                 value = sh.children[s]
                 if value:
                     fg.returns.append(value[0])
-            self.route(jump, [self.cur], len(self.ctx) - 1)
-            self.run_block = -1
+            self.anchor = s
+            self.route(jump, [cur], len(self.ctx) - 1)
+            run = -1
+            follows = False
             preds = []
-        return i, preds
+        self.run_block = run
+        self.cur = cur
+        return i, [run] if follows else preds
 
     def enter(self, s: int, preds: list[int]) -> None:
         """Make statement ``s`` current: it continues the current block when that block just
@@ -819,7 +821,7 @@ class _Builder:
                             typ = c
                     if typ >= 0:
                         stack.append(typ)
-                    if left >= 0:
+                    if left >= 0 and right >= 0:  # a bare annotation ``x: int`` binds nothing
                         stack.append(left)
                     if right >= 0:
                         stack.append(right)

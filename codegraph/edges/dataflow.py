@@ -12,7 +12,9 @@ evaluation order (right-hand side before targets; ``x += y`` reads ``x``, reads
   branches merge, and at the top of a loop body the writes and reads at its bottom
   are visible. Functions, lambdas and the module are analysed separately; class
   bodies and comprehensions are part of the code they sit in (a comprehension is a
-  loop).
+  loop). Writes get edges too (to the writes they replace and the reads before them);
+  in a loop an occurrence may point at itself. ``del x`` is a write; a bare annotation
+  ``x: int`` is none.
 * COMPUTED_FROM: from each variable bound by an assignment, augmented assignment,
   walrus, ``for`` target or ``with ... as`` target to each variable read in the value
   it is computed from (reads deferred into lambdas excluded).

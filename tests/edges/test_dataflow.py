@@ -336,3 +336,14 @@ def test_bad_inputs_do_not_raise(src: str) -> None:
 def test_long_boolean_chain_stays_linear() -> None:
     g = build_file_graph(("x = " + " and ".join(["a"] * 2000) + "\n").encode())
     assert len(g.edges_of(LR)) < 4 * 2000
+
+
+def test_bare_annotation_is_not_a_write() -> None:
+    src = """
+    def f(flag):
+        x: int
+        if flag:
+            x = 1
+        return x
+    """
+    assert edges(src, LW) == {"flag#1 -> flag#0", "x#2 -> x#1"}

@@ -14,10 +14,11 @@ repair heads are shared with :class:`~codegraph.models.detector.Detector` via
 
 from __future__ import annotations
 
+from torch import Tensor, nn
+
 from codegraph.models.detector import BugModel, ModelConfig
 from codegraph.models.layers.gated_graph_conv import GatedGraphConv
 from codegraph.models.tensorize import NUM_EDGE_TYPES
-from torch import Tensor, nn
 
 
 class Baseline(BugModel):

@@ -18,15 +18,16 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from torch_geometric.transforms import Compose
+
 from codegraph.models.encodings import PE_SCOPES, build_transform
 from codegraph.models.layers.bug_heads import BugHeads, BugLogits, bug_loss
 from codegraph.models.layers.gps_layer import GPSLayer
 from codegraph.models.layers.node_encoder import NodeEncoder
 from codegraph.models.layers.relational_attention import RelationalTransformerLayer
 from codegraph.models.tensorize import NUM_EDGE_TYPES, RULES, Vocabulary, restore_sentinels
-from torch import Tensor, nn
-from torch_geometric.data import Data
-from torch_geometric.transforms import Compose
 
 MODEL_KINDS = ("transformer", "baseline")
 

@@ -42,6 +42,11 @@ from collections import OrderedDict
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
+from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.transforms import BaseTransform, Compose
+
 from codegraph.models.tensorize import (
     DEF_USE,
     FROM_VIRTUAL,
@@ -51,11 +56,6 @@ from codegraph.models.tensorize import (
     USE_DEF,
     VIRTUAL_ID,
 )
-from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
-from torch import Tensor
-from torch_geometric.data import Data
-from torch_geometric.transforms import BaseTransform, Compose
-
 from codegraph.schema import EdgeKind
 
 #: graphs with at most this many graph nodes use a dense eigendecomposition, bigger ones ARPACK.
@@ -143,11 +143,20 @@ class _CachedEncoding(BaseTransform):
         return out
 
     def forward(self, data: Data) -> Data:  # `data` is already a shallow copy (BaseTransform)
-        existing = getattr(data, self.attr, None)
-        if isinstance(existing, Tensor) and existing.shape == (data.num_nodes, self.k):
-            return data
-        data[self.attr] = self.encode(data)
+        if not self._present(data):
+            data[self.attr] = self.encode(data)
         return data
+
+    def _present(self, data: Data) -> bool:
+        """Whether ``data`` already has this encoding (same width, and as far as visible, same scope)."""
+        existing = getattr(data, self.attr, None)
+        if not isinstance(existing, Tensor) or existing.shape != (data.num_nodes, self.k):
+            return False
+        fn, real = scope_size(data, "function"), num_real_nodes(data)
+        if fn == real:
+            return True
+        context_encoded = bool(existing[fn:real].abs().sum() > 0)
+        return context_encoded == (self.scope == "unit")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(k={self.k}, scope={self.scope!r})"

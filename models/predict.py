@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from codegraph.models.detector import BugModel, ModelConfig, build_model, feature_transform
-from codegraph.models.tensorize import Vocabulary, collate, tensorize
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch_geometric.data import Data
 
+from codegraph.models.detector import BugModel, ModelConfig, build_model, feature_transform
+from codegraph.models.tensorize import Vocabulary, collate, tensorize
 from codegraph.units import AnalysisUnit
 
 CHECKPOINT_FORMAT = "codegraph-checkpoint"

@@ -26,13 +26,16 @@ field                     shape       meaning
 ``hops``, ``lines``       [1]         ``unit.meta["hops"]`` / ``["lines"]``, -1 if absent
 ========================  ==========  ===================================================
 
+The transforms of :mod:`codegraph.models.encodings` add ``virtual_mask`` [N] (virtual
+graph nodes, appended after the real ones), shortcut edge types (ids from
+``NUM_BASE_EDGE_TYPES`` on), ``rw_pe`` [N, k] and ``lap_pe`` [N, k].
+
 Batching: ``__inc__`` offsets ``cand_node`` / ``rep_target`` by the node count,
 ``rep_cand`` / ``y_loc`` by the candidate count and ``y_rep`` by the repair count, so
 plain PyG batching is right for every valid index. PyG adds offsets blindly, so a -1
 would turn into an index of the previous graph; :func:`collate` (and
 :func:`restore_sentinels`, which the models apply to whatever batch they get) turn
-those back into -1. Shortcut edges, virtual nodes and positional encodings are added
-by the transforms in :mod:`codegraph.models.encodings`.
+those back into -1.
 """
 
 from __future__ import annotations
@@ -376,14 +379,16 @@ def save_shard(data_list: Sequence[Data], path: str | Path) -> None:
     """Write units to ``path`` as one dict of concatenated tensors (loadable with weights_only=True).
 
     Every unit must have the same attribute names. Tensors are concatenated along
-    their PyG concatenation dimension; plain ``int``/``float``/``str``/``bool``
-    attributes are stored as lists. The write is atomic.
+    their PyG concatenation dimension (int64 tensors whose values fit are stored as
+    int32 and widened again by :func:`load_shard`); plain ``int``/``float``/``str``/
+    ``bool`` attributes are stored as lists. The write is atomic.
     """
     path = Path(path)
     tensors: dict[str, Tensor] = {}
     sizes: dict[str, Tensor] = {}
     cat_dims: dict[str, int] = {}
     scalars: dict[str, list[Any]] = {}
+    widened: list[str] = []
 
     def attrs(d: Data) -> list[str]:
         return sorted(k for k in d.keys() if k != "num_nodes")  # noqa: SIM118 (Data is not a dict)
@@ -398,7 +403,13 @@ def save_shard(data_list: Sequence[Data], path: str | Path) -> None:
             dim = int(data_list[0].__cat_dim__(key, first))
             dim = dim if dim >= 0 else first.dim() + dim
             values = [d[key] for d in data_list]
-            tensors[key] = torch.cat(values, dim=dim)
+            cat = torch.cat(values, dim=dim)
+            if cat.dtype == torch.long and (
+                cat.numel() == 0 or -(2**31) <= int(cat.min()) <= int(cat.max()) < 2**31
+            ):
+                cat = cat.to(torch.int32)  # lossless: stored at half the size, int64 again on load
+                widened.append(key)
+            tensors[key] = cat
             sizes[key] = torch.tensor([v.size(dim) for v in values], dtype=torch.long)
             cat_dims[key] = dim
         elif isinstance(first, int | float | str | bool):
@@ -414,6 +425,7 @@ def save_shard(data_list: Sequence[Data], path: str | Path) -> None:
         "sizes": sizes,
         "cat_dims": cat_dims,
         "scalars": scalars,
+        "int64": widened,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -435,7 +447,10 @@ def load_shard(path: str | Path) -> list[UnitData]:
         raise ValueError(f"{path}: shard version {payload.get('version')} (expected {SHARD_VERSION})")
     count = int(payload["count"])
     columns: dict[str, Sequence[Any]] = {}
+    widen = set(payload.get("int64", ()))
     for key, cat in payload["tensors"].items():
+        if key in widen:
+            cat = cat.to(torch.long)
         lengths = payload["sizes"][key].tolist()
         if len(lengths) != count or sum(lengths) != cat.size(payload["cat_dims"][key]):
             raise ValueError(f"{path}: inconsistent sizes for {key!r}")

@@ -27,9 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from codegraph.models.tensorize import RULES
 from torch import Tensor, nn
 from torch_geometric.utils import scatter, softmax
+
+from codegraph.models.tensorize import RULES
 
 
 def grouped_log_softmax(scores: Tensor, index: Tensor, num_groups: int) -> Tensor:

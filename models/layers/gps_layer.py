@@ -14,9 +14,10 @@ Update rule (LayerNorm in place of the paper's BatchNorm):
 
 from __future__ import annotations
 
+from torch import Tensor, nn
+
 from codegraph.models.layers.gated_graph_conv import GatedGraphConv
 from codegraph.models.layers.relational_attention import RelationalAttention
-from torch import Tensor, nn
 
 
 class GPSLayer(nn.Module):

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
-from codegraph.models.layers.bug_heads import BugLogits
 from torch import Tensor
+
+from codegraph.models.layers.bug_heads import BugLogits
 
 #: temperatures tried before the golden-section refinement
 _GRID = np.exp(np.linspace(np.log(0.05), np.log(20.0), 121))

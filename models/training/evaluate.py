@@ -33,12 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
+from torch_geometric.data import Data
+
 from codegraph.models.detector import BugModel
 from codegraph.models.layers.bug_heads import BugLogits
 from codegraph.models.tensorize import RULES, UnitData, Vocabulary, collate, load_shard, save_shard
 from codegraph.models.training.calibrate import expected_calibration_error
-from torch import Tensor
-from torch_geometric.data import Data
 
 THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 HOPS_BUCKETS: tuple[tuple[int, int, str], ...] = (

@@ -42,6 +42,18 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
 from codegraph.models.detector import BugModel, ModelConfig, build_model, count_parameters, feature_transform
 from codegraph.models.layers.bug_heads import bug_loss
 from codegraph.models.predict import save_checkpoint
@@ -58,17 +70,6 @@ from codegraph.models.training.evaluate import (
     shard_files,
     summary,
 )
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from torch import Tensor, nn
-from torch.nn.parallel import DistributedDataParallel
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 

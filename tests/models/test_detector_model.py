@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from codegraph.models.baseline import Baseline
 from codegraph.models.detector import Detector, ModelConfig, build_model, feature_transform
 from codegraph.models.layers.bug_heads import BugHeads, bug_loss

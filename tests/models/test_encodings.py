@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from codegraph.models.encodings import (
     AddShortcuts,
     LaplacianPE,
@@ -27,7 +28,6 @@ from codegraph.models.tensorize import (
     UnitData,
     tensorize,
 )
-
 from codegraph.schema import EdgeKind
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -180,3 +180,17 @@ def test_add_shortcuts() -> None:
     assert back.num_nodes == n and torch.equal(back.edge_index, d.edge_index)
     assert "virtual_mask" not in back and "virtual_mask" in out
     assert AddShortcuts()(out).num_nodes == n + 2  # idempotent
+
+
+def test_function_scope_and_stored_encodings() -> None:
+    d = tensorize(toy_unit(), toy_vocab())
+    n_fn = int(d.fn_mask.sum())
+    fn_only = RandomWalkPE(k=4)(d).rw_pe
+    whole = RandomWalkPE(k=4, scope="unit")(d).rw_pe
+    assert torch.all(fn_only[n_fn:] == 0) and torch.all(whole[n_fn:].sum(1) > 0)
+    # an encoding already stored with the other scope is recomputed, one with the same scope kept
+    stored = RandomWalkPE(k=4)(d)
+    assert RandomWalkPE(k=4)(stored).rw_pe is stored.rw_pe
+    assert torch.equal(RandomWalkPE(k=4, scope="unit")(stored).rw_pe, whole)
+    with pytest.raises(ValueError, match="scope"):
+        RandomWalkPE(k=4, scope="module")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from codegraph.models.detector import ModelConfig, build_model
 from codegraph.models.predict import (
     ModelError,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from codegraph.models.layers.gated_graph_conv import GatedGraphConv
 from codegraph.models.layers.gps_layer import GPSLayer
 from codegraph.models.layers.relational_attention import RelationalAttention, RelationalTransformerLayer

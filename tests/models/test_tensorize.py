@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch_geometric.data import Batch
+
 from codegraph.models.tensorize import (
     NUM_EDGE_KINDS,
     PAD_ID,
@@ -21,8 +23,6 @@ from codegraph.models.tensorize import (
     split_subtokens,
     tensorize,
 )
-from torch_geometric.data import Batch
-
 from codegraph.schema import EdgeKind
 from codegraph.units import Candidate, Repair
 
@@ -150,8 +150,12 @@ def test_shard_round_trip_is_weights_only(tmp_path) -> None:
     save_shard(data, path)
     raw = torch.load(path, weights_only=True)  # no pickle of arbitrary objects
     assert raw["format"] == "codegraph-unitdata" and raw["count"] == 4
+    assert raw["tensors"]["edge_index"].dtype == torch.int32  # stored compactly ...
     back = load_shard(path)
     assert [d.note for d in back] == ["x", "kept", "x", "y"]
+    assert (
+        back[0].edge_index.dtype == torch.long and back[0].fn_mask.dtype == torch.bool
+    )  # ... loaded as made
     for a, b in zip(data, back):
         assert a.num_nodes == b.num_nodes
         for key in a.keys():  # noqa: SIM118

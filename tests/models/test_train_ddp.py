@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
+
 from codegraph.models.detector import ModelConfig, build_model
 from codegraph.models.tensorize import Vocabulary
 from codegraph.models.training import train

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from codegraph.models.predict import load_checkpoint, load_predictor
 from codegraph.models.training import evaluate, train
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegraph.models.tensorize import Vocabulary, save_shard, tensorize
-
 from codegraph.schema import EdgeKind, NodeKind
 from codegraph.units import AnalysisUnit, Candidate, Repair
 
@@ -177,7 +176,8 @@ def far_task_unit(rng: random.Random, length: int = 10) -> AnalysisUnit:
     """
     key = rng.choice(["x", "y", "none"])
     op = rng.choice(["plus", "minus"])
-    filler = [S("expression_statement", children=[ident(rng.choice(["tmp", "val", "item"]))]) for _ in range(length)]
+    names = ["tmp", "val", "item"]
+    filler = [S("expression_statement", children=[ident(rng.choice(names))]) for _ in range(length)]
     ends = [S("expression_statement", children=[ident(v)]) for v in rng.sample(["x", "y"], 2)]
     body = [
         S("expression_statement", children=[S("string", key)]),
@@ -227,7 +227,7 @@ def ddp_worker(rank: int, world: int, port: int, config: dict, out: str) -> None
 
     from codegraph.models.training.train import run
 
-    env = {"RANK": rank, "LOCAL_RANK": rank, "WORLD_SIZE": world, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
-    os.environ.update({k: str(v) for k, v in env.items()})
+    env = {"RANK": rank, "LOCAL_RANK": rank, "WORLD_SIZE": world, "MASTER_PORT": port}
+    os.environ.update({k: str(v) for k, v in env.items()}, MASTER_ADDR="127.0.0.1")
     result = run(config, out, max_steps=4, do_export=False, quiet=True)
     torch.save(result.model.state_dict(), Path(out) / f"replica-{rank}.pt")

@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         fwd.append((t2 - t1) / n * 1000)
         total.append((t3 - t2) / n * 1000)
     nodes = statistics.median(u.num_nodes for u in units)
-    table = Table(title=f"Inference, {n} functions (median {nodes:.0f} graph nodes), {args.threads} thread(s)")
+    table = Table(
+        title=f"Inference, {n} functions (median {nodes:.0f} graph nodes), {args.threads} thread(s)"
+    )
     table.add_column("stage")
     table.add_column("ms per function (median of runs)", justify="right")
     table.add_row("tensors + positional encodings", f"{statistics.median(prep):.2f}")

@@ -194,6 +194,7 @@ def random_checkpoint(dest: Path) -> Path:
     import tomllib
 
     import torch
+
     from codegraph.models.detector import ModelConfig, build_model
     from codegraph.models.predict import save_checkpoint
     from codegraph.models.tensorize import PAD, UNK, VIRTUAL, Vocabulary

@@ -85,6 +85,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random-initialised checkpoint written with the model's export API (as in test_scan_e2e.py)."""
     import torch
+
     from codegraph.models.detector import ModelConfig, build_model
     from codegraph.models.predict import save_checkpoint
     from codegraph.models.tensorize import PAD, UNK, VIRTUAL, Vocabulary

@@ -24,6 +24,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "scan_tree"
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random-initialised checkpoint (hidden 16, one layer) written with save_checkpoint."""
     import torch
+
     from codegraph.models.detector import ModelConfig, build_model
     from codegraph.models.predict import save_checkpoint
     from codegraph.models.tensorize import PAD, UNK, VIRTUAL, Vocabulary

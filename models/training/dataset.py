@@ -50,13 +50,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codegraph.models.training.corpus import SPLITS, CorpusEntry, CorpusError, corpus_entries
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from codegraph import __version__
 from codegraph.candidates import REPAIR_TOKENS
+from codegraph.models.training.corpus import SPLITS, CorpusEntry, CorpusError, corpus_entries
 from codegraph.units import AnalysisUnit
 
 DEFAULT_CORPUS = Path("data/corpus")
@@ -235,9 +235,8 @@ def file_samples(
 
     ``project`` is the package's :class:`~codegraph.project.Project` holding ``path``.
     """
-    from codegraph.models.training.rewrites import Rewrite, choose_rewrite, inject_many
-
     from codegraph.context import ContextBuilder
+    from codegraph.models.training.rewrites import Rewrite, choose_rewrite, inject_many
     from codegraph.scopes import scopes_of
 
     out = FileSamples()
@@ -299,6 +298,7 @@ _STATE: dict[str, Any] = {}
 def _init_worker(vocab_path: str, params: BuildParams) -> None:
     """Per-process state: the vocabulary, the feature transform, the current package's project."""
     import torch
+
     from codegraph.models.tensorize import Vocabulary
 
     torch.set_num_threads(1)
@@ -377,6 +377,7 @@ def unpack(packed: dict[str, Any]) -> Any:
     """The UnitData of :func:`pack`."""
     import numpy as np
     import torch
+
     from codegraph.models.tensorize import UnitData
 
     fields = {

@@ -10,6 +10,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+
 from codegraph.models.training import corpus
 from codegraph.models.training.corpus import (
     CorpusError,
@@ -22,7 +24,6 @@ from codegraph.models.training.corpus import (
     read_heldout,
     read_pinned,
 )
-from rich.console import Console
 
 FUNCTION = b"def area(width, height):\n    return width * height\n"
 SHARED = b"def shared(x):\n    return x + 1\n"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from rich.console import Console
+
 from codegraph.models.tensorize import RULES, collate, load_shard
 from codegraph.models.training.corpus import CorpusEntry
 from codegraph.models.training.dataset import (
@@ -22,7 +24,6 @@ from codegraph.models.training.dataset import (
     print_stats,
     split_packages,
 )
-from rich.console import Console
 
 MODULE = '''
 """Module {i} of {package}."""

@@ -8,6 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from codegraph.candidates import RULES, apply_repair
+from codegraph.context import ContextBuilder, build_unit
+from codegraph.graph import build_file_graph
 from codegraph.models.training.rewrites import (
     InjectionError,
     Rewrite,
@@ -15,10 +19,6 @@ from codegraph.models.training.rewrites import (
     inject,
     inject_many,
 )
-
-from codegraph.candidates import RULES, apply_repair
-from codegraph.context import ContextBuilder, build_unit
-from codegraph.graph import build_file_graph
 from codegraph.project import Project
 from codegraph.scopes import analyze_scopes
 from codegraph.syntax import parse

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ from safetensors.torch import save as save_safetensors
 from torch_geometric.data import Data
 
 from codegraph.models.detector import BugModel, ModelConfig, build_model, feature_transform
-from codegraph.models.tensorize import Vocabulary, collate, tensorize
+from codegraph.models.tensorize import Vocabulary, atomic_write_bytes, collate, tensorize
 from codegraph.units import AnalysisUnit
 
 CHECKPOINT_FORMAT = "codegraph-checkpoint"
@@ -49,18 +47,6 @@ def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
     if p.suffix in (".safetensors", ".json"):
         p = p.with_suffix("")
     return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_checkpoint(
@@ -101,8 +87,8 @@ def save_checkpoint(
             "bytes": len(blob),
         },
     }
-    _atomic_write(weights, blob)
-    _atomic_write(sidecar, (json.dumps(info, indent=1) + "\n").encode())
+    atomic_write_bytes(weights, blob)
+    atomic_write_bytes(sidecar, (json.dumps(info, indent=1) + "\n").encode())
     return weights, sidecar
 
 

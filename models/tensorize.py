@@ -207,7 +207,7 @@ class Vocabulary:
         )
 
     def save(self, path: str | Path) -> None:
-        _atomic_write_bytes(Path(path), json.dumps(self.to_dict(), indent=1).encode())
+        atomic_write_bytes(Path(path), json.dumps(self.to_dict(), indent=1).encode())
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:
@@ -363,7 +363,8 @@ SHARD_FORMAT = "codegraph-unitdata"
 SHARD_VERSION = 1
 
 
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file and a rename (never half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -35,7 +35,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
-# the shipped checkpoint's recipe (about 45 minutes on 2 cores; every step resumes after an interruption)
+# the shipped checkpoint's recipe (about 1.5 hours on 2 cores, baseline included; every step resumes)
 train: $(STAMP)
 	$(BIN)/codegraph corpus build
 	$(BIN)/codegraph dataset build --file-fraction 0.15 --max-functions-per-split 24000 --seed 0 --jobs 2

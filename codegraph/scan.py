@@ -50,8 +50,9 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "sarif", "github")
 #: files per detector call (and per task sent to a worker)
 BATCH_FILES = 16
-#: below this many bytes to analyse, worker start-up (a model load each) costs more than it saves
-PARALLEL_MIN_BYTES = 1_500_000
+#: below this many bytes to analyse (about 10 s of work on one core), worker start-up
+#: (an interpreter and a model load each, 3-4 s) costs more than it saves
+PARALLEL_MIN_BYTES = 400_000
 PARALLEL_MIN_FILES = 2 * BATCH_FILES
 
 

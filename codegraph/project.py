@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,8 +79,13 @@ def _digest(source: bytes) -> bytes:
     return hashlib.blake2b(source, digest_size=16).digest()
 
 
-def discover_files(root: str | os.PathLike[str]) -> list[str]:
-    """Every ``*.py`` file below ``root`` (sorted), skipping hidden directories, caches and venvs."""
+def discover_files(
+    root: str | os.PathLike[str], max_files: int | None = None, deadline: float | None = None
+) -> list[str] | None:
+    """Every ``*.py`` file below ``root`` (sorted), skipping hidden directories, caches and venvs.
+
+    None when more than ``max_files`` are found or ``time.monotonic()`` passes ``deadline``.
+    """
     out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(
@@ -90,6 +96,10 @@ def discover_files(root: str | os.PathLike[str]) -> list[str]:
             and not os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg"))
         )
         out.extend(os.path.join(dirpath, f) for f in sorted(filenames) if f.endswith(".py"))
+        if (max_files is not None and len(out) > max_files) or (
+            deadline is not None and time.monotonic() > deadline
+        ):
+            return None
     return out
 
 
@@ -160,7 +170,7 @@ class Project:
             root = os.path.commonpath(dirs) if dirs else os.getcwd()
         self.root = str(root)
         if files is None:
-            paths = discover_files(self.root)
+            paths = discover_files(self.root) or []
         self._entries: dict[str, _Entry] = {}
         for p in paths:
             key = _key(p)

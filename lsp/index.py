@@ -82,22 +82,9 @@ def workspace_files(root: Path) -> list[str] | None:
     """The Python files below ``root`` as the Project would find them (hidden directories, caches
     and virtual environments left out), or None when there are too many to index at start-up
     (an editor opened on a home directory)."""
-    from codegraph.project import SKIPPED_DIRS
+    from codegraph.project import discover_files
 
-    deadline = time.monotonic() + MAX_LISTING_SECONDS
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if not d.startswith(".")
-            and d not in SKIPPED_DIRS
-            and not os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg"))
-        )
-        out.extend(os.path.join(dirpath, f) for f in sorted(filenames) if f.endswith(".py"))
-        if len(out) > MAX_WORKSPACE_FILES or time.monotonic() > deadline:
-            return None
-    return out
+    return discover_files(root, MAX_WORKSPACE_FILES, time.monotonic() + MAX_LISTING_SECONDS)
 
 
 class WorkspaceIndex:

@@ -46,7 +46,7 @@ class ModelConfig:
     local_mp: bool = False  # GraphGPS blocks (GGNN + attention) instead of pure attention
     shortcuts: bool = True  # DEF_USE edges and per-function virtual nodes
     rw_pe: bool = True
-    rw_k: int = 16
+    rw_k: int = 8
     lap_pe: bool = True
     lap_k: int = 8
     lap_sign_flip: bool = True  # random eigenvector signs while training

@@ -58,12 +58,12 @@ from codegraph.models.tensorize import (
 )
 from codegraph.schema import EdgeKind
 
-#: graphs with at most this many graph nodes use a dense eigendecomposition, bigger ones ARPACK.
-#: Dense linear algebra goes through torch (``torch.set_num_threads`` applies): numpy's BLAS
-#: starts its own threads, which crawl on a busy machine or inside worker processes.
-DENSE_EIGH_MAX_NODES = 192
-#: graphs with at most this many graph nodes take random-walk powers as dense torch matrices
-DENSE_WALK_MAX_NODES = 256
+#: graphs with at most this many graph nodes get both encodings from one dense eigendecomposition
+#: of ``S = D^-1/2 A D^-1/2`` (shared by the two transforms through a small cache); bigger ones
+#: take sparse random-walk powers and ARPACK. The crossover was measured on the standard
+#: library's function graphs. Dense linear algebra goes through torch (``torch.set_num_threads``
+#: applies): numpy's BLAS starts its own threads, which crawl on a busy machine or inside workers.
+DENSE_SPECTRUM_MAX_NODES = 224
 #: which graph nodes get positional encodings: the analysed function's own ("function", the
 #: default: cheap, and where the candidates are) or every real graph node of the unit ("unit")
 PE_SCOPES = ("function", "unit")
@@ -108,6 +108,37 @@ def _graph_key(a: sp.csr_matrix) -> bytes:
     return h.digest()
 
 
+def _normalized(a: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Degrees and ``S = D^-1/2 A D^-1/2`` (isolated graph nodes get zero rows)."""
+    deg = np.asarray(a.sum(axis=1)).ravel()
+    dinv = np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
+    return deg, (sp.diags(dinv) @ a @ sp.diags(dinv)).tocsr()
+
+
+_SPECTRA: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_SPECTRA_SIZE = 64
+
+
+def dense_spectrum(a: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvectors of ``S = D^-1/2 A D^-1/2``, float64, cached.
+
+    Both encodings read it: ``diag(S^i) = (U * U) @ w^i`` and the normalised Laplacian
+    ``I - S`` has the same eigenvectors with eigenvalues ``1 - w``.
+    """
+    key = _graph_key(a)
+    hit = _SPECTRA.get(key)
+    if hit is not None:
+        _SPECTRA.move_to_end(key)
+        return hit
+    _, s = _normalized(a)
+    w, u = torch.linalg.eigh(torch.from_numpy(s.toarray()))
+    hit = (w.numpy(), u.numpy())
+    _SPECTRA[key] = hit
+    if len(_SPECTRA) > _SPECTRA_SIZE:
+        _SPECTRA.popitem(last=False)
+    return hit
+
+
 class _CachedEncoding(BaseTransform):
     """A per-graph-node encoding stored as ``data[attr]`` of shape [N, k], with an LRU cache."""
 
@@ -126,9 +157,12 @@ class _CachedEncoding(BaseTransform):
     def compute(self, a: sp.csr_matrix) -> np.ndarray:
         raise NotImplementedError
 
-    def encode(self, data: Data) -> Tensor:
-        """The encoding [N, k] (float32) for ``data``; virtual graph nodes get zero rows."""
-        a = base_adjacency(data, self.scope)
+    def encode(self, data: Data, a: sp.csr_matrix | None = None) -> Tensor:
+        """The encoding [N, k] (float32) for ``data``; virtual graph nodes get zero rows.
+
+        ``a``: ``base_adjacency(data, self.scope)`` when the caller already has it."""
+        if a is None:
+            a = base_adjacency(data, self.scope)
         key = _graph_key(a)
         pe = self._cache.get(key)
         if pe is None:
@@ -165,9 +199,10 @@ class _CachedEncoding(BaseTransform):
 class RandomWalkPE(_CachedEncoding):
     """Random-walk landing probabilities ``diag(P^i)``, ``i = 1..k``, stored as ``rw_pe`` [N, k].
 
-    Computed with sparse matrices: only ``S^1 .. S^ceil(k/2)`` of the symmetric
-    ``S = D^-1/2 A D^-1/2`` are formed (``diag(P^i) = diag(S^i)``), and
-    ``diag(S^(a+b)) = rowsum(S^a * S^b)``. Isolated graph nodes get zeros.
+    ``diag(P^i) = diag(S^i)`` for the symmetric ``S = D^-1/2 A D^-1/2``. Small graphs read it
+    off the eigendecomposition of ``S`` (:func:`dense_spectrum`); larger ones form only the
+    sparse ``S^1 .. S^ceil(k/2)`` and use ``diag(S^(a+b)) = rowsum(S^a * S^b)``. Isolated
+    graph nodes get zeros.
     """
 
     attr = "rw_pe"
@@ -180,34 +215,26 @@ class RandomWalkPE(_CachedEncoding):
         out = np.zeros((n, self.k))
         if n == 0:
             return out
+        if n <= DENSE_SPECTRUM_MAX_NODES:  # diag(S^i) = sum_j U_vj^2 w_j^i
+            w, u = dense_spectrum(a)
+            powers = w[:, None] ** np.arange(1, self.k + 1)[None, :]
+            out = np.maximum((u * u) @ powers, 0.0)  # probabilities: no rounding below zero
+            out[:, 0] = a.diagonal()  # exact: no self loops, a walk cannot stay put in one step
+            return out
         # diag(P^i) = diag(S^i) for the symmetric S = D^-1/2 A D^-1/2 (P^i = D^-1/2 S^i D^1/2),
         # and diag(S^(a+b)) = rowsum(S^a * S^b) because S^b is symmetric
-        deg = np.asarray(a.sum(axis=1)).ravel()
-        dinv = np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
-        s = (sp.diags(dinv) @ a @ sp.diags(dinv)).tocsr()
+        _, s = _normalized(a)
         half = math.ceil(self.k / 2)
-        if n <= DENSE_WALK_MAX_NODES:
-            dense_s = torch.from_numpy(s.toarray())
-            dense = [dense_s]
-            for _ in range(half - 1):
-                dense.append(dense[-1] @ dense_s)
-        else:  # sparse powers; each is densified only for the row sums once it has filled in
-            pows = [s]
-            for _ in range(half - 1):
-                pows.append(pows[-1] @ s)
-            dense = [torch.from_numpy(m.toarray()) if m.nnz > 0.2 * n * n else m for m in pows]
+        pows = [s]
+        for _ in range(half - 1):
+            pows.append(pows[-1] @ s)
         for i in range(1, self.k + 1):
             ia = math.ceil(i / 2)
-            pa, pb = dense[ia - 1], dense[i - ia - 1] if i > ia else None
-            if pb is None:
-                diag = pa.diagonal()
-                out[:, i - 1] = diag.numpy() if isinstance(diag, Tensor) else diag
-            elif isinstance(pa, Tensor) and isinstance(pb, Tensor):
-                out[:, i - 1] = (pa * pb).sum(1).numpy()
-            else:  # sparse * (sparse or dense): the product keeps the sparse pattern
-                sparse, other = (pa, pb) if not isinstance(pa, Tensor) else (pb, pa)
-                other = other.numpy() if isinstance(other, Tensor) else other
-                out[:, i - 1] = np.asarray(sparse.multiply(other).sum(axis=1)).ravel()
+            pa = pows[ia - 1]
+            if i == ia:
+                out[:, i - 1] = pa.diagonal()
+            else:
+                out[:, i - 1] = np.asarray(pa.multiply(pows[i - ia - 1]).sum(axis=1)).ravel()
         return out
 
 
@@ -236,9 +263,10 @@ class LaplacianPE(_CachedEncoding):
     """Normalised-Laplacian eigenvectors of the k smallest non-trivial eigenvalues: ``lap_pe`` [N, k].
 
     The trivial first eigenvector is skipped; graphs with ``N <= k`` are zero-padded.
-    Small graphs use a dense ``torch.linalg.eigh``; larger ones ``scipy.sparse.linalg.eigsh`` in
-    shift-invert mode around 0 with a deterministic start vector (dense fallback if
-    ARPACK fails). Signs are canonical (:func:`canonical_signs`).
+    Small graphs use the dense eigendecomposition of ``S`` (:func:`dense_spectrum`, shared
+    with :class:`RandomWalkPE`); larger ones ``scipy.sparse.linalg.eigsh`` in shift-invert
+    mode around 0 with a deterministic start vector (dense fallback if ARPACK fails).
+    Signs are canonical (:func:`canonical_signs`).
     """
 
     attr = "lap_pe"
@@ -251,21 +279,20 @@ class LaplacianPE(_CachedEncoding):
         out = np.zeros((n, self.k))
         if n <= 1:
             return out
-        deg = np.asarray(a.sum(axis=1)).ravel()
-        dinv = np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
-        lap = (sp.identity(n, format="csr") - sp.diags(dinv) @ a @ sp.diags(dinv)).tocsc()
         m = min(self.k + 1, n)
         vals: np.ndarray | None = None
         vecs: np.ndarray | None = None
-        if n > DENSE_EIGH_MAX_NODES and m < n - 1:
+        if n > DENSE_SPECTRUM_MAX_NODES and m < n - 1:
+            deg, s = _normalized(a)
+            lap = (sp.identity(n, format="csr") - s).tocsc()
             v0 = 1.0 + np.sqrt(deg) / max(1.0, float(np.sqrt(deg).max()))
             try:
                 vals, vecs = eigsh(lap, k=m, sigma=-1e-3, which="LM", v0=v0, tol=1e-8)
             except (ArpackError, ArpackNoConvergence, RuntimeError):
                 vals = vecs = None
         if vals is None or vecs is None:
-            w, v = torch.linalg.eigh(torch.from_numpy(lap.toarray()))
-            vals, vecs = w.numpy(), v.numpy()
+            w, vecs = dense_spectrum(a)
+            vals = 1.0 - w
         order = np.argsort(vals, kind="stable")[:m]
         chosen = vecs[:, order[1:]]
         out[:, : chosen.shape[1]] = canonical_signs(chosen)
@@ -394,13 +421,36 @@ class RemoveShortcuts(BaseTransform):
         return data
 
 
+class PositionalEncodings(BaseTransform):
+    """:class:`RandomWalkPE` and/or :class:`LaplacianPE` of one scope, sharing one adjacency."""
+
+    def __init__(self, encodings: list[_CachedEncoding]) -> None:
+        if len({e.scope for e in encodings}) > 1:
+            raise ValueError("positional encodings of one transform must share a scope")
+        self.encodings = encodings
+
+    def forward(self, data: Data) -> Data:
+        todo = [e for e in self.encodings if not e._present(data)]
+        if todo:
+            a = base_adjacency(data, todo[0].scope)
+            for e in todo:
+                data[e.attr] = e.encode(data, a)
+        return data
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(map(repr, self.encodings))})"
+
+
 def build_transform(
-    *, shortcuts: bool = True, rw_k: int = 16, lap_k: int = 8, pe_scope: str = "function"
+    *, shortcuts: bool = True, rw_k: int = 8, lap_k: int = 8, pe_scope: str = "function"
 ) -> Compose:
     """The feature pipeline a model config asks for (``rw_k`` / ``lap_k`` = 0 disables an encoding)."""
-    steps: list[BaseTransform] = [AddShortcuts() if shortcuts else RemoveShortcuts()]
+    encodings: list[_CachedEncoding] = []
     if rw_k > 0:
-        steps.append(RandomWalkPE(rw_k, pe_scope))
+        encodings.append(RandomWalkPE(rw_k, pe_scope))
     if lap_k > 0:
-        steps.append(LaplacianPE(lap_k, pe_scope))
+        encodings.append(LaplacianPE(lap_k, pe_scope))
+    steps: list[BaseTransform] = [AddShortcuts() if shortcuts else RemoveShortcuts()]
+    if encodings:
+        steps.append(PositionalEncodings(encodings))
     return Compose(steps)

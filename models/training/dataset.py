@@ -94,7 +94,7 @@ class BuildParams:
     chunk_lines: int = 4000
     encodings: bool = True
     shortcuts: bool = True
-    rw_k: int = 16
+    rw_k: int = 8
     lap_k: int = 8
 
 
@@ -888,7 +888,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--no-encodings", action="store_true", help="store no positional encodings / shortcuts"
     )
-    build.add_argument("--rw-k", type=int, default=16)
+    build.add_argument("--rw-k", type=int, default=8)
     build.add_argument("--lap-k", type=int, default=8)
     stats = sub.add_parser("stats", help="print the dataset's figures")
     stats.add_argument("--out", type=Path, default=DEFAULT_OUT)

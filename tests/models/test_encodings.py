@@ -76,7 +76,7 @@ def test_random_walk_pe_matches_dense_powers() -> None:
         m = m @ p
         assert np.allclose(pe[:, i].numpy(), np.diag(m), atol=1e-6)
     assert torch.all(pe[:, 0] == 0)  # no self loops: a walk cannot stay put in one step
-    big = graph(400, random_graph(400, 150, seed=2))  # the sparse path, densified once filled in
+    big = graph(400, random_graph(400, 150, seed=2))  # the sparse path
     pe = RandomWalkPE(k=16)(big).rw_pe.numpy()
     a = base_adjacency(big).toarray()
     p = a / a.sum(1, keepdims=True)

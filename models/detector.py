@@ -26,7 +26,7 @@ from codegraph.models.encodings import PE_SCOPES, build_transform
 from codegraph.models.layers.bug_heads import BugHeads, BugLogits, bug_loss
 from codegraph.models.layers.gps_layer import GPSLayer
 from codegraph.models.layers.node_encoder import NodeEncoder
-from codegraph.models.layers.relational_attention import RelationalTransformerLayer
+from codegraph.models.layers.relational_attention import EdgeCSR, RelationalTransformerLayer
 from codegraph.models.tensorize import NUM_EDGE_TYPES, RULES, Vocabulary, restore_sentinels
 
 MODEL_KINDS = ("transformer", "baseline")
@@ -186,6 +186,11 @@ class Detector(BugModel):
         )
 
     def encode(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor) -> Tensor:
+        if isinstance(self.layers[0], RelationalTransformerLayer) and not torch.is_grad_enabled():
+            csr = EdgeCSR.build(edge_index, edge_type, x.size(0))  # the inference path, shared by layers
+            for layer in self.layers:
+                x = layer(x, edge_index, edge_type, batch, csr)
+            return x
         for layer in self.layers:
             x = layer(x, edge_index, edge_type, batch)
         return x

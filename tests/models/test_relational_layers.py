@@ -7,7 +7,11 @@ import torch
 
 from codegraph.models.layers.gated_graph_conv import GatedGraphConv
 from codegraph.models.layers.gps_layer import GPSLayer
-from codegraph.models.layers.relational_attention import RelationalAttention, RelationalTransformerLayer
+from codegraph.models.layers.relational_attention import (
+    EdgeCSR,
+    RelationalAttention,
+    RelationalTransformerLayer,
+)
 
 DIM, HEADS, TYPES = 16, 4, 5
 
@@ -98,3 +102,30 @@ def test_reset_parameters_and_gradients(name: str) -> None:
     torch.manual_seed(1)
     layer.reset_parameters()
     assert any(not torch.equal(a, p) for a, p in zip(before, layer.parameters()))
+
+
+def test_inference_path_computes_the_training_paths_function() -> None:
+    """The sorted-edge (CSR) path used without gradients gives the gather/scatter path's output,
+    on a random multigraph with duplicate edges, self loops and graph nodes without incoming edges."""
+    torch.manual_seed(0)
+    n, e = 40, 300
+    edge_index = torch.randint(0, n - 5, (2, e))  # graph nodes 35..39 receive nothing
+    edge_index[:, :3] = torch.tensor([[4, 4, 7], [4, 9, 9]])  # a self loop, then 4 -> 9 twice
+    edge_index[:, 3] = torch.tensor([4, 9])
+    edge_type = torch.randint(0, TYPES, (e,))
+    x = torch.randn(n, DIM)
+    layer = RelationalTransformerLayer(DIM, HEADS, TYPES, dropout=0.0).eval()
+    with torch.no_grad():
+        for emb in (layer.attn.rel_key, layer.attn.rel_value, layer.attn.rel_bias):
+            emb.weight.normal_()
+    csr = EdgeCSR.build(edge_index, edge_type, n)
+    assert csr.crow[-1] == e and torch.all(csr.counts[35:] == 0)
+    reference = layer(x, edge_index, edge_type)  # gradients enabled: the training path
+    with torch.inference_mode():
+        fast = layer(x, edge_index, edge_type, csr=csr)
+    assert torch.allclose(fast, reference, atol=1e-5)
+    attn_ref = layer.attn(x, edge_index, edge_type)
+    with torch.no_grad():
+        attn_fast = layer.attn(x, edge_index, edge_type, csr=csr)
+    assert torch.allclose(attn_fast[35:], layer.attn.out.bias.expand(5, DIM))  # zero update, then W_O
+    assert torch.allclose(attn_fast, attn_ref, atol=1e-5)

@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+
 from codegraph.candidates import find_candidates
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
 from codegraph.scopes import Access, ScopeInfo
@@ -65,21 +67,18 @@ class EdgeIndex:
     """Out-edges per graph node of one CodeGraph (edge ids grouped by source, CSR style)."""
 
     def __init__(self, g: CodeGraph) -> None:
-        n = g.num_nodes
-        counts = [0] * (n + 1)
-        for s in g.src:
-            counts[s + 1] += 1
-        for i in range(n):
-            counts[i + 1] += counts[i]
-        order = [0] * len(g.src)
-        fill = counts[:-1].copy()
-        for e, s in enumerate(g.src):
-            order[fill[s]] = e
-            fill[s] += 1
-        self.offsets = counts
-        self.order = order
+        src = np.asarray(g.src, dtype=np.int64)
+        order = np.argsort(src, kind="stable")
+        offsets = np.zeros(g.num_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=g.num_nodes), out=offsets[1:])
+        self.offsets = offsets.tolist()
+        self.order = order.tolist()
         self.dst = g.dst
         self.kind = g.edge_kind
+        # the same, as arrays in source order, for assembling units
+        self.np_offsets = offsets
+        self.np_dst = np.asarray(g.dst, dtype=np.int64)[order]
+        self.np_kind = np.asarray(g.edge_kind, dtype=np.int64)[order]
         #: CALLS edges: call graph node -> callee definitions, in edge order
         self.calls: dict[int, list[int]] = {}
         for s, d, k in zip(g.src, g.dst, g.edge_kind):
@@ -88,6 +87,19 @@ class EdgeIndex:
 
     def out_edges(self, node: int) -> Iterable[int]:
         return self.order[self.offsets[node] : self.offsets[node + 1]]
+
+    def induced(self, nodes: np.ndarray, local: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Edges among ``nodes`` as (position in ``nodes`` of the source, local id of the destination,
+        kind), by source position then edge order; ``local`` maps graph node -> local id or -1."""
+        starts, ends = self.np_offsets[nodes], self.np_offsets[nodes + 1]
+        counts = ends - starts
+        total = int(counts.sum())
+        pos = np.repeat(np.arange(len(nodes)), counts)
+        first = np.cumsum(counts) - counts
+        idx = np.arange(total) - np.repeat(first, counts) + np.repeat(starts, counts)
+        v = local[self.np_dst[idx]]
+        keep = v >= 0
+        return pos[keep], v[keep], self.np_kind[idx[keep]]
 
 
 @dataclass
@@ -335,25 +347,37 @@ class ContextBuilder:
             node_type.append(cg.type[n])
             node_text.append(cg.text[n])
             node_kind.append(int(cg.kind[n]))
+        # edges among the chosen graph nodes, per file at once, then in unit order (u, edge order)
+        origin = np.asarray(asm.origin, dtype=np.int64).reshape(-1, 2)
+        parts_u, parts_v, parts_k = [], [], []
+        for pi, (p, cg) in enumerate(zip(asm.paths, asm.graphs)):
+            index = self._edge_index(p, cg)
+            mine = np.flatnonzero(origin[:, 0] == pi)
+            if not len(mine):
+                continue
+            nodes = origin[mine, 1]
+            local = np.full(cg.num_nodes, -1, dtype=np.int64)
+            local[nodes] = mine
+            pos, v, k = index.induced(nodes, local)
+            parts_u.append(mine[pos])
+            parts_v.append(v)
+            parts_k.append(k)
         src: list[int] = []
         dst: list[int] = []
         kinds: list[int] = []
-        indexes = [self._edge_index(p, cg) for p, cg in zip(asm.paths, asm.graphs)]
-        for u, (pi, n) in enumerate(asm.origin):
-            index, m = indexes[pi], asm.local[pi]
-            for e in index.out_edges(n):
-                v = m.get(index.dst[e])
-                if v is not None:
-                    src.append(u)
-                    dst.append(v)
-                    kinds.append(int(index.kind[e]))
+        if parts_u:
+            u_all = np.concatenate(parts_u)
+            order = np.argsort(u_all, kind="stable")
+            src = u_all[order].tolist()
+            dst = np.concatenate(parts_v)[order].tolist()
+            kinds = np.concatenate(parts_k)[order].tolist()
         for u, (_, n) in enumerate(asm.origin[:num_function_nodes]):
             for ce in self.cross.get(n, ()):
                 if ce.dst_path in asm.paths:
-                    v = asm.local[asm.paths.index(ce.dst_path)].get(ce.dst_node)
-                    if v is not None:
+                    w = asm.local[asm.paths.index(ce.dst_path)].get(ce.dst_node)
+                    if w is not None:
                         src.append(u)
-                        dst.append(v)
+                        dst.append(w)
                         kinds.append(int(ce.kind))
         return AnalysisUnit(
             path=self.g.path,

@@ -86,26 +86,47 @@ def scope_size(data: Data, scope: str = "function") -> int:
     return num_real_nodes(data)
 
 
+class Adjacency:
+    """The binary symmetric adjacency (no self loops) of a unit's own edges among ``n`` graph nodes.
+
+    Held as its unique undirected pairs ``i < j``; ``key`` identifies the graph for caching.
+    The sparse and dense forms are made on demand (small graphs never touch scipy).
+    """
+
+    __slots__ = ("_csr", "cols", "key", "n", "rows")
+
+    def __init__(self, n: int, src: np.ndarray, dst: np.ndarray) -> None:
+        pairs = np.unique(np.minimum(src, dst).astype(np.int64) * max(n, 1) + np.maximum(src, dst))
+        self.n = n
+        self.rows, self.cols = np.divmod(pairs, max(n, 1))
+        self.key = hashlib.sha1(n.to_bytes(8, "little") + pairs.tobytes()).digest()
+        self._csr: sp.csr_matrix | None = None
+
+    def csr(self) -> sp.csr_matrix:
+        if self._csr is None:
+            idx = (np.concatenate([self.rows, self.cols]), np.concatenate([self.cols, self.rows]))
+            self._csr = sp.csr_matrix((np.ones(2 * len(self.rows)), idx), shape=(self.n, self.n))
+        return self._csr
+
+    def dense(self) -> np.ndarray:
+        a = np.zeros((self.n, self.n))
+        a[self.rows, self.cols] = 1.0
+        a[self.cols, self.rows] = 1.0
+        return a
+
+
+def adjacency(data: Data, scope: str = "function") -> Adjacency:
+    """The :class:`Adjacency` of the unit's own edges (no shortcuts) among graph nodes in ``scope``."""
+    n = scope_size(data, scope)
+    ei = data.edge_index.numpy()
+    et = data.edge_type.numpy()
+    keep = (et < NUM_BASE_EDGE_TYPES) & (ei[0] < n) & (ei[1] < n) & (ei[0] != ei[1])
+    return Adjacency(n, ei[0, keep], ei[1, keep])
+
+
 def base_adjacency(data: Data, scope: str = "function") -> sp.csr_matrix:
     """Binary symmetric adjacency (no self loops) of the unit's own edges among graph nodes in ``scope``."""
-    n = scope_size(data, scope)
-    ei = data.edge_index
-    keep = data.edge_type < NUM_BASE_EDGE_TYPES
-    keep &= (ei[0] < n) & (ei[1] < n) & (ei[0] != ei[1])
-    src = ei[0, keep].numpy()
-    dst = ei[1, keep].numpy()
-    a = sp.coo_matrix(
-        (np.ones(2 * len(src)), (np.concatenate([src, dst]), np.concatenate([dst, src]))), shape=(n, n)
-    ).tocsr()
-    a.data[:] = 1.0  # duplicates were summed
-    return a
-
-
-def _graph_key(a: sp.csr_matrix) -> bytes:
-    h = hashlib.sha1(str(a.shape[0]).encode())
-    h.update(a.indptr.astype(np.int64).tobytes())
-    h.update(a.indices.astype(np.int64).tobytes())
-    return h.digest()
+    return adjacency(data, scope).csr()
 
 
 def _normalized(a: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -119,21 +140,22 @@ _SPECTRA: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _SPECTRA_SIZE = 64
 
 
-def dense_spectrum(a: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+def dense_spectrum(a: Adjacency) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (ascending) and eigenvectors of ``S = D^-1/2 A D^-1/2``, float64, cached.
 
     Both encodings read it: ``diag(S^i) = (U * U) @ w^i`` and the normalised Laplacian
     ``I - S`` has the same eigenvectors with eigenvalues ``1 - w``.
     """
-    key = _graph_key(a)
-    hit = _SPECTRA.get(key)
+    hit = _SPECTRA.get(a.key)
     if hit is not None:
-        _SPECTRA.move_to_end(key)
+        _SPECTRA.move_to_end(a.key)
         return hit
-    _, s = _normalized(a)
-    w, u = torch.linalg.eigh(torch.from_numpy(s.toarray()))
+    dense = a.dense()
+    deg = dense.sum(1)
+    dinv = np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
+    w, u = torch.linalg.eigh(torch.from_numpy(dinv[:, None] * dense * dinv[None, :]))
     hit = (w.numpy(), u.numpy())
-    _SPECTRA[key] = hit
+    _SPECTRA[a.key] = hit
     if len(_SPECTRA) > _SPECTRA_SIZE:
         _SPECTRA.popitem(last=False)
     return hit
@@ -154,16 +176,16 @@ class _CachedEncoding(BaseTransform):
         self.cache_size = cache_size
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
 
-    def compute(self, a: sp.csr_matrix) -> np.ndarray:
+    def compute(self, a: Adjacency) -> np.ndarray:
         raise NotImplementedError
 
-    def encode(self, data: Data, a: sp.csr_matrix | None = None) -> Tensor:
+    def encode(self, data: Data, a: Adjacency | None = None) -> Tensor:
         """The encoding [N, k] (float32) for ``data``; virtual graph nodes get zero rows.
 
-        ``a``: ``base_adjacency(data, self.scope)`` when the caller already has it."""
+        ``a``: ``adjacency(data, self.scope)`` when the caller already has it."""
         if a is None:
-            a = base_adjacency(data, self.scope)
-        key = _graph_key(a)
+            a = adjacency(data, self.scope)
+        key = a.key
         pe = self._cache.get(key)
         if pe is None:
             pe = self.compute(a).astype(np.float32)
@@ -210,8 +232,8 @@ class RandomWalkPE(_CachedEncoding):
     def __init__(self, k: int = 16, scope: str = "function", cache_size: int = 4096) -> None:
         super().__init__(k, scope, cache_size)
 
-    def compute(self, a: sp.csr_matrix) -> np.ndarray:
-        n = a.shape[0]
+    def compute(self, a: Adjacency) -> np.ndarray:
+        n = a.n
         out = np.zeros((n, self.k))
         if n == 0:
             return out
@@ -219,11 +241,11 @@ class RandomWalkPE(_CachedEncoding):
             w, u = dense_spectrum(a)
             powers = w[:, None] ** np.arange(1, self.k + 1)[None, :]
             out = np.maximum((u * u) @ powers, 0.0)  # probabilities: no rounding below zero
-            out[:, 0] = a.diagonal()  # exact: no self loops, a walk cannot stay put in one step
+            out[:, 0] = 0.0  # exact: no self loops, a walk cannot stay put in one step
             return out
         # diag(P^i) = diag(S^i) for the symmetric S = D^-1/2 A D^-1/2 (P^i = D^-1/2 S^i D^1/2),
         # and diag(S^(a+b)) = rowsum(S^a * S^b) because S^b is symmetric
-        _, s = _normalized(a)
+        _, s = _normalized(a.csr())
         half = math.ceil(self.k / 2)
         pows = [s]
         for _ in range(half - 1):
@@ -274,8 +296,8 @@ class LaplacianPE(_CachedEncoding):
     def __init__(self, k: int = 8, scope: str = "function", cache_size: int = 4096) -> None:
         super().__init__(k, scope, cache_size)
 
-    def compute(self, a: sp.csr_matrix) -> np.ndarray:
-        n = a.shape[0]
+    def compute(self, a: Adjacency) -> np.ndarray:
+        n = a.n
         out = np.zeros((n, self.k))
         if n <= 1:
             return out
@@ -283,7 +305,7 @@ class LaplacianPE(_CachedEncoding):
         vals: np.ndarray | None = None
         vecs: np.ndarray | None = None
         if n > DENSE_SPECTRUM_MAX_NODES and m < n - 1:
-            deg, s = _normalized(a)
+            deg, s = _normalized(a.csr())
             lap = (sp.identity(n, format="csr") - s).tocsc()
             v0 = 1.0 + np.sqrt(deg) / max(1.0, float(np.sqrt(deg).max()))
             try:
@@ -327,23 +349,31 @@ def _occurrence_shortcuts(edge_index: Tensor, edge_type: Tensor) -> list[tuple[i
     return pairs
 
 
-def _subtrees(edge_index: Tensor, edge_type: Tensor, roots: list[int]) -> list[list[int]]:
-    """Each root with its CHILD-edge descendants."""
-    child = edge_type == int(EdgeKind.CHILD)
-    children: dict[int, list[int]] = {}
-    for p, c in zip(edge_index[0, child].tolist(), edge_index[1, child].tolist()):
-        children.setdefault(p, []).append(c)
-    out = []
-    for root in roots:
-        seen = {root}
-        stack = [root]
-        while stack:
-            for c in children.get(stack.pop(), ()):
-                if c not in seen:
-                    seen.add(c)
-                    stack.append(c)
-        out.append(sorted(seen))
-    return out
+def _subtrees(
+    edge_index: Tensor, edge_type: Tensor, roots: list[int], n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each root with its CHILD-edge descendants (the edges form a forest): (root position, graph
+    node) pairs, by root then graph node.
+
+    Membership ``M[r, v]`` (root ``r`` is ``v`` or an ancestor of it) by pointer doubling:
+    with ``jump`` the 2^k-th ancestor, ``M[:, v] |= M[:, jump[v]]`` covers twice the distance
+    per step, so a tree of depth d takes log2(d) vectorised steps.
+    """
+    if not roots:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    child = (edge_type == int(EdgeKind.CHILD)).numpy()
+    ei = edge_index.numpy()
+    jump = np.full(n + 1, n, dtype=np.int64)  # n: a sentinel above every root
+    jump[ei[1, child]] = ei[0, child]
+    member = np.zeros((len(roots), n + 1), dtype=bool)
+    member[np.arange(len(roots)), roots] = True
+    while True:
+        grown = member | member[:, jump]
+        if np.array_equal(grown, member) and np.all(jump[jump] == jump):
+            break
+        member, jump = grown, jump[jump]
+    group, node = np.nonzero(member[:, :n])
+    return group.astype(np.int64), node.astype(np.int64)
 
 
 class AddShortcuts(BaseTransform):
@@ -362,30 +392,33 @@ class AddShortcuts(BaseTransform):
         fwd = et < NUM_BASE_EDGE_TYPES // 2
         ei_f, et_f = ei[:, fwd], et[fwd]
 
-        groups: list[list[int]] = []
-        fn_nodes = torch.nonzero(data.fn_mask).flatten().tolist()
-        if fn_nodes:
-            groups.append(fn_nodes)
-        fn_set = set(fn_nodes)
-        roots = [r for r in torch.nonzero(data.fn_root).flatten().tolist() if r not in fn_set]
-        groups += _subtrees(ei_f, et_f, roots)
+        # virtual graph node g: the analysed function's graph nodes, then each other function's subtree
+        fn_nodes = np.flatnonzero(data.fn_mask.numpy())
+        fn_set = set(fn_nodes.tolist())
+        roots = [r for r in np.flatnonzero(data.fn_root.numpy()).tolist() if r not in fn_set]
+        group, member = _subtrees(ei_f, et_f, roots, n)
+        first = 1 if len(fn_nodes) else 0
+        group = np.concatenate([np.zeros(len(fn_nodes), dtype=np.int64), group + first])
+        member = np.concatenate([fn_nodes, member])
+        num_virtual = first + len(roots)
+        # per group g: its members -> v, then v -> its members (v = n + g)
+        sizes = np.bincount(group, minlength=num_virtual)
+        start = np.repeat(2 * (np.cumsum(sizes) - sizes), sizes)  # where group g's block begins
+        rank = np.arange(len(member)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        v_src = np.empty(2 * len(member), dtype=np.int64)
+        v_dst = np.empty_like(v_src)
+        v_type = np.empty_like(v_src)
+        to_pos, from_pos = start + rank, start + np.repeat(sizes, sizes) + rank
+        v_src[to_pos], v_dst[to_pos], v_type[to_pos] = member, n + group, TO_VIRTUAL
+        v_src[from_pos], v_dst[from_pos], v_type[from_pos] = n + group, member, FROM_VIRTUAL
 
-        new_src: list[int] = []
-        new_dst: list[int] = []
-        new_type: list[int] = []
-        for s, d in _occurrence_shortcuts(ei_f, et_f):
-            new_src += [s, d]
-            new_dst += [d, s]
-            new_type += [DEF_USE, USE_DEF]
-        for g, members in enumerate(groups):
-            v = n + g
-            new_src += members + [v] * len(members)
-            new_dst += [v] * len(members) + members
-            new_type += [TO_VIRTUAL] * len(members) + [FROM_VIRTUAL] * len(members)
+        pairs = np.asarray(_occurrence_shortcuts(ei_f, et_f), dtype=np.int64).reshape(-1, 2)
+        new_src = np.concatenate([pairs.ravel(), v_src])
+        new_dst = np.concatenate([pairs[:, ::-1].ravel(), v_dst])
+        new_type = np.concatenate([np.tile([DEF_USE, USE_DEF], len(pairs)), v_type])
 
-        num_virtual = len(groups)
-        data.edge_index = torch.cat([ei, torch.tensor([new_src, new_dst], dtype=torch.long).view(2, -1)], 1)
-        data.edge_type = torch.cat([et, torch.tensor(new_type, dtype=torch.long)])
+        data.edge_index = torch.cat([ei, torch.from_numpy(np.stack([new_src, new_dst]))], 1)
+        data.edge_type = torch.cat([et, torch.from_numpy(new_type)])
         data.x_type = torch.cat([data.x_type, torch.full((num_virtual,), VIRTUAL_ID, dtype=torch.long)])
         data.x_sub = torch.cat([data.x_sub, data.x_sub.new_full((num_virtual, data.x_sub.size(1)), PAD_ID)])
         for key in ("fn_mask", "fn_root"):
@@ -432,7 +465,7 @@ class PositionalEncodings(BaseTransform):
     def forward(self, data: Data) -> Data:
         todo = [e for e in self.encodings if not e._present(data)]
         if todo:
-            a = base_adjacency(data, todo[0].scope)
+            a = adjacency(data, todo[0].scope)
             for e in todo:
                 data[e.attr] = e.encode(data, a)
         return data

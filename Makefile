@@ -35,20 +35,20 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
-# the shipped checkpoint's recipe (about 1.5 hours on 2 cores, baseline included; every step resumes)
+# the shipped checkpoint's recipe (about 3 hours on 2 cores, baseline included; every step resumes)
 train: $(STAMP)
 	$(BIN)/codegraph corpus build
-	$(BIN)/codegraph dataset build --file-fraction 0.15 --max-functions-per-split 24000 --seed 0 --jobs 2
+	$(BIN)/codegraph dataset build --out data/dataset-full --seed 0 --jobs 2
 	$(BIN)/codegraph train --config models/training/shipped.toml --resume --export models/weights/detector
 	$(BIN)/codegraph train --config models/training/shipped.toml --resume --set model.kind=baseline \
 		--out runs/baseline --export runs/baseline/export/baseline
 	$(BIN)/codegraph eval --checkpoint models/weights/detector --baseline runs/baseline/export/baseline \
-		--split test --out models/weights/EVAL.md
+		--data data/dataset-full --split test --out models/weights/EVAL.md
 
-# the larger recipe: the whole corpus and 20,000 steps (about 3 hours on 2 cores)
+# the larger recipe: the whole corpus and 20,000 steps
 train-full: $(STAMP)
 	$(BIN)/codegraph corpus build
-	$(BIN)/codegraph dataset build --out data/dataset-full --jobs 2
+	$(BIN)/codegraph dataset build --out data/dataset-full --seed 0 --jobs 2
 	$(BIN)/codegraph train --config models/training/default.toml --resume --set data.dir=data/dataset-full \
 		--export models/weights/detector
 

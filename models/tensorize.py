@@ -40,6 +40,7 @@ those back into -1.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -350,9 +351,33 @@ def restore_sentinels(batch: Data) -> Data:
     return out
 
 
+#: positional encodings held as float16 by :func:`compact`
+_COMPACT_FLOATS = ("rw_pe", "lap_pe")
+
+
+def compact(data: Data) -> Data:
+    """The same unit with int32 integers and float16 positional encodings, for holding a
+    large training split in memory (about half the bytes); :func:`collate` widens again."""
+    out = copy.copy(data)
+    for key, value in data.items():
+        if isinstance(value, Tensor):
+            if value.dtype == torch.int64:
+                out[key] = value.to(torch.int32)
+            elif key in _COMPACT_FLOATS and value.dtype == torch.float32:
+                out[key] = value.to(torch.float16)
+    return out
+
+
 def collate(data_list: Sequence[Data]) -> Batch:
-    """Batch UnitData objects (PyG ``Batch``) with -1 sentinels kept as -1."""
+    """Batch UnitData objects (PyG ``Batch``) with -1 sentinels kept as -1 (compacted units are
+    widened back to int64 / float32)."""
     batch = Batch.from_data_list(list(data_list))
+    for key, value in batch.items():
+        if isinstance(value, Tensor):
+            if value.dtype == torch.int32:
+                batch[key] = value.long()
+            elif value.dtype == torch.float16:
+                batch[key] = value.float()
     out = restore_sentinels(batch)
     assert isinstance(out, Batch)
     return out

@@ -57,7 +57,7 @@ from torch.nn.parallel import DistributedDataParallel
 from codegraph.models.detector import BugModel, ModelConfig, build_model, count_parameters, feature_transform
 from codegraph.models.layers.bug_heads import bug_loss
 from codegraph.models.predict import save_checkpoint
-from codegraph.models.tensorize import UnitData, collate
+from codegraph.models.tensorize import UnitData, collate, compact
 from codegraph.models.training.calibrate import expected_calibration_error, fit_temperatures, merge_logits
 from codegraph.models.training.evaluate import (
     Outcomes,
@@ -77,7 +77,13 @@ DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "model": ModelConfig().to_dict(),
-    "data": {"dir": "data/dataset", "train": "train", "valid": "valid", "max_valid_units": 0},
+    "data": {
+        "dir": "data/dataset",
+        "train": "train",
+        "valid": "valid",
+        "max_train_units": 0,
+        "max_valid_units": 0,
+    },
     "optim": {
         "lr": 1e-3,
         "weight_decay": 0.01,
@@ -234,7 +240,9 @@ def _warm_cache(args: tuple[Path, str, Any, Path]) -> None:
 def prepare_split(
     data_dir: Path, split: str, transform: Any, cache_dir: Path, workers: int, limit: int | None = None
 ) -> list[UnitData]:
-    """Load a split through the encoding cache, computing missing cache files with ``workers`` processes."""
+    """Load a split through the encoding cache, computing missing cache files with ``workers`` processes.
+
+    Units are held :func:`compact` (int32 / float16); batches are widened by ``collate``."""
     files = shard_files(data_dir, split)
     if not files:
         raise TrainError(
@@ -247,7 +255,7 @@ def prepare_split(
             list(pool.map(_warm_cache, [(f, split, transform, cache_dir) for f in missing]))
     out: list[UnitData] = []
     for f in files:
-        out += load_transformed_shard(f, split, transform, cache_dir)
+        out += [compact(d) for d in load_transformed_shard(f, split, transform, cache_dir)]
         if limit and len(out) >= limit:
             return out[:limit]
     return out
@@ -322,7 +330,7 @@ class Trainer:
         for turn in (0, 1):  # the main process fills the cache first, the others then read it
             if (turn == 0) == self.dist.main:
                 for name in ("train", "valid"):
-                    limit = int(data_cfg["max_valid_units"]) if name == "valid" else 0
+                    limit = int(data_cfg["max_valid_units" if name == "valid" else "max_train_units"])
                     split = str(data_cfg[name])
                     try:
                         splits[name] = prepare_split(

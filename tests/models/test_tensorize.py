@@ -17,6 +17,7 @@ from codegraph.models.tensorize import (
     UNK_ID,
     Vocabulary,
     collate,
+    compact,
     load_shard,
     restore_sentinels,
     save_shard,
@@ -128,6 +129,27 @@ def test_batching_offsets_and_sentinels() -> None:
     for key in ("rep_target", "y_loc", "y_rep"):
         assert torch.equal(fixed[key], batch[key])
         assert torch.equal(restore_sentinels(fixed)[key], batch[key])
+
+
+def test_compact_units_batch_like_the_originals() -> None:
+    from codegraph.models.encodings import build_transform
+
+    vocab = toy_vocab()
+    tf = build_transform(rw_k=4, lap_k=3)
+    data = [tf(tensorize(u, vocab)) for u in (toy_unit(), toy_unit(bug=3, fix=1), toy_unit(bug=0, fix=-1))]
+    small = [compact(d) for d in data]
+    assert small[0].edge_index.dtype == torch.int32 and small[0].rw_pe.dtype == torch.float16
+    assert data[0].edge_index.dtype == torch.int64  # the input is untouched
+    wide, narrow = collate(data), collate(small)
+    assert set(wide.keys()) == set(narrow.keys())
+    for key in wide.keys():  # noqa: SIM118 (Batch is not a dict)
+        a, b = wide[key], narrow[key]
+        if isinstance(a, torch.Tensor):
+            assert a.dtype == b.dtype, key
+            if a.is_floating_point():
+                assert torch.allclose(a, b, atol=1e-3), key
+            else:
+                assert torch.equal(a, b), key
 
 
 def test_units_without_candidates_batch() -> None:

@@ -374,7 +374,8 @@ class Engine:
             return out
         # spawn: a clean interpreter per worker (torch and fork do not mix)
         ctx = multiprocessing.get_context("spawn")
-        batch_size = max(1, min(BATCH_FILES, len(items) // (self.jobs_used * 4) or 1))
+        # many small batches, the biggest first, so that no worker is left alone with a long tail
+        batch_size = max(1, min(BATCH_FILES, len(items) // (self.jobs_used * 12) or 1))
         with cf.ProcessPoolExecutor(
             self.jobs_used,
             mp_context=ctx,
@@ -387,7 +388,8 @@ class Engine:
             ),
         ) as pool:
             batches = list(_batches(items, batch_size))
-            futures = {pool.submit(_worker_batch, batch): i for i, batch in enumerate(batches)}
+            biggest_first = sorted(range(len(batches)), key=lambda i: -sum(len(s) for _, s in batches[i]))
+            futures = {pool.submit(_worker_batch, batches[i]): i for i in biggest_first}
             done: dict[int, list[FileAnalysis]] = {}
             try:
                 for fut in cf.as_completed(futures):

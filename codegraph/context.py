@@ -136,7 +136,16 @@ class _Assembly:
         return True
 
     def add_all(self, pi: int, nodes: Iterable[int]) -> bool:
-        return all(self.add(pi, n) for n in nodes)
+        """Include graph nodes in order; False (and the rest left out) when the budget is spent."""
+        m, origin, budget = self.local[pi], self.origin, self.budget
+        for node in nodes:
+            if node in m:
+                continue
+            if len(origin) >= budget:
+                return False
+            m[node] = len(origin)
+            origin.append((pi, node))
+        return True
 
 
 class ContextBuilder:

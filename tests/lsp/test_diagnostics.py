@@ -70,6 +70,15 @@ async def pause(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+async def published(host: FakeHost, count: int = 1, settle: float = 0.3, timeout: float = 20.0) -> None:
+    """Wait until ``count`` publications arrived (a loaded machine may take a while), then ``settle``
+    seconds more, so that a publication that should not come would be seen."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(host.published) < count and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+    await pause(settle)
+
+
 async def test_a_burst_of_edits_publishes_the_last_version_only() -> None:
     host, m = manager()
     text = TEXT
@@ -78,7 +87,7 @@ async def test_a_burst_of_edits_publishes_the_last_version_only() -> None:
         host.docs[URI] = (version, text)
         m.changed(URI)
         await asyncio.sleep(0.005)
-    await pause(0.5)
+    await published(host)
     assert [(v, n) for _, v, n in host.published] == [(20, 22)]
 
 
@@ -89,7 +98,7 @@ async def test_a_result_for_an_older_version_is_dropped() -> None:
     await asyncio.sleep(0.1)  # version 1 is in the model now
     host.docs[URI] = (2, TEXT.replace("return a\n", "return b\n"))
     m.changed(URI)
-    await pause(1.0)
+    await published(host, settle=0.6)
     assert [v for _, v, _ in host.published] == [2]
 
 
@@ -118,7 +127,7 @@ async def test_closing_clears_and_forgets() -> None:
     await asyncio.sleep(0.1)
     del host.docs[URI]
     m.closed(URI)
-    await pause(0.5)
+    await published(host, settle=0.5)
     assert host.published == [(URI, None, 0)]
     assert m.current(URI) is None
 

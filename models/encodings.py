@@ -161,6 +161,11 @@ def dense_spectrum(a: Adjacency) -> tuple[np.ndarray, np.ndarray]:
     return hit
 
 
+def clear_spectrum_cache() -> None:
+    """Forget cached eigendecompositions (benchmarks time the encodings cold)."""
+    _SPECTRA.clear()
+
+
 class _CachedEncoding(BaseTransform):
     """A per-graph-node encoding stored as ``data[attr]`` of shape [N, k], with an LRU cache."""
 

@@ -129,10 +129,15 @@ def base_adjacency(data: Data, scope: str = "function") -> sp.csr_matrix:
     return adjacency(data, scope).csr()
 
 
+def _inv_sqrt(deg: np.ndarray) -> np.ndarray:
+    """``D^-1/2`` as a vector; isolated graph nodes (degree 0) get 0, so their rows of S are zero."""
+    return np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
+
+
 def _normalized(a: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Degrees and ``S = D^-1/2 A D^-1/2`` (isolated graph nodes get zero rows)."""
+    """Degrees and the sparse ``S = D^-1/2 A D^-1/2``."""
     deg = np.asarray(a.sum(axis=1)).ravel()
-    dinv = np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
+    dinv = _inv_sqrt(deg)
     return deg, (sp.diags(dinv) @ a @ sp.diags(dinv)).tocsr()
 
 
@@ -151,8 +156,7 @@ def dense_spectrum(a: Adjacency) -> tuple[np.ndarray, np.ndarray]:
         _SPECTRA.move_to_end(a.key)
         return hit
     dense = a.dense()
-    deg = dense.sum(1)
-    dinv = np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
+    dinv = _inv_sqrt(dense.sum(1))
     w, u = torch.linalg.eigh(torch.from_numpy(dinv[:, None] * dense * dinv[None, :]))
     hit = (w.numpy(), u.numpy())
     _SPECTRA[a.key] = hit

@@ -31,7 +31,9 @@ class Baseline(BugModel):
         )
         self.dropout = nn.Dropout(config.dropout)
 
-    def encode(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor) -> Tensor:
+    def encode(
+        self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor, needed: Tensor | None = None
+    ) -> Tensor:
         for layer in self.layers:
             x = self.dropout(layer(x, edge_index, edge_type, batch))
         return x

@@ -125,16 +125,29 @@ class BugModel(nn.Module):
             if m is not self and callable(reset):
                 reset()
 
-    def encode(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor) -> Tensor:
+    def encode(
+        self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor, needed: Tensor | None = None
+    ) -> Tensor:
+        """The layer stack. ``needed`` (a boolean graph node mask) allows an implementation to
+        compute the final states of those graph nodes only; the other rows are then undefined."""
         raise NotImplementedError
 
-    def node_states(self, data: Data) -> Tensor:
-        """Final graph node states [N, hidden] of a (batched) UnitData."""
+    def node_states(self, data: Data, needed: Tensor | None = None) -> Tensor:
+        """Final graph node states [N, hidden] of a (batched) UnitData (see :meth:`encode` for ``needed``)."""
         batch = self._batch_vector(data)
         x = self.embed(
             data.x_type, data.x_sub, getattr(data, "rw_pe", None), getattr(data, "lap_pe", None), batch
         )
-        return self.final_norm(self.encode(x, data.edge_index, data.edge_type, batch))
+        return self.final_norm(self.encode(x, data.edge_index, data.edge_type, batch, needed))
+
+    @staticmethod
+    def read_by_heads(data: Data) -> Tensor:
+        """The graph nodes whose final states the heads read: the functions' own graph nodes
+        (pooling), candidate locations and repair targets."""
+        needed = data.fn_mask.clone()
+        needed[data.cand_node] = True
+        needed[data.rep_target[data.rep_target >= 0]] = True
+        return needed
 
     @staticmethod
     def _batch_vector(data: Data) -> Tensor:
@@ -145,7 +158,7 @@ class BugModel(nn.Module):
 
     def forward(self, data: Data) -> BugLogits:
         data = restore_sentinels(data)
-        h = self.node_states(data)
+        h = self.node_states(data, None if torch.is_grad_enabled() else self.read_by_heads(data))
         return self.heads(
             h,
             self._batch_vector(data),
@@ -185,15 +198,43 @@ class Detector(BugModel):
             for _ in range(config.layers)
         )
 
-    def encode(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor) -> Tensor:
+    def encode(
+        self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor, needed: Tensor | None = None
+    ) -> Tensor:
         if isinstance(self.layers[0], RelationalTransformerLayer) and not torch.is_grad_enabled():
             csr = EdgeCSR.build(edge_index, edge_type, x.size(0))  # the inference path, shared by layers
+            if needed is not None and not self.training and bool(needed.any()):
+                return self._encode_needed(x, csr, needed)
             for layer in self.layers:
                 x = layer(x, edge_index, edge_type, batch, csr)
             return x
         for layer in self.layers:
             x = layer(x, edge_index, edge_type, batch)
         return x
+
+    def _encode_needed(self, x: Tensor, csr: EdgeCSR, needed: Tensor) -> Tensor:
+        """Inference: layer l updates only the graph nodes that later layers (or the heads) read.
+
+        Going backwards from ``needed``, the input of each layer must hold the sources of
+        the edges into its output nodes; everything else is never computed. The rows of
+        ``needed`` equal those of the full computation; the other rows are zero.
+        """
+        masks = [needed]
+        for _ in self.layers:
+            masks.append(csr.sources_of(masks[-1]))
+        masks.reverse()  # masks[0]: the first layer's input, masks[l + 1]: layer l's output
+        keep = masks[0].nonzero().flatten()
+        x = x.index_select(0, keep)
+        col_of = torch.full((csr.num_rows,), -1, dtype=torch.long, device=x.device)
+        for layer, mask in zip(self.layers, masks[1:], strict=True):
+            col_of.fill_(-1)
+            col_of[keep] = torch.arange(keep.numel(), device=x.device)
+            rows = mask.nonzero().flatten()
+            x = layer.forward_rows(x, csr.restrict(rows, col_of), col_of[rows])
+            keep = rows
+        out = x.new_zeros(csr.num_rows, x.size(1))
+        out[keep] = x
+        return out
 
 
 def build_model(config: ModelConfig) -> BugModel:

@@ -41,14 +41,19 @@ warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta 
 
 @dataclass(frozen=True)
 class EdgeCSR:
-    """A graph's edges sorted by (destination, source), with row pointers per destination."""
+    """Edges sorted by (destination, source), with row pointers per destination.
 
-    num_nodes: int
-    crow: Tensor  # [N + 1]
+    Rows are destinations and columns sources; both are graph node ids when built by
+    :meth:`build`, and positions in chosen node subsets after :meth:`restrict`.
+    """
+
+    num_rows: int
+    num_cols: int
+    crow: Tensor  # [rows + 1]
     src: Tensor  # [E] column index of each sorted edge
-    dst: Tensor  # [E]
+    dst: Tensor  # [E] row index of each sorted edge
     edge_type: Tensor  # [E]
-    counts: Tensor  # [N] incoming edges per graph node
+    counts: Tensor  # [rows] incoming edges per row
 
     @classmethod
     def build(cls, edge_index: Tensor, edge_type: Tensor, num_nodes: int) -> EdgeCSR:
@@ -57,12 +62,40 @@ class EdgeCSR:
         counts = torch.bincount(dst, minlength=num_nodes)
         crow = torch.zeros(num_nodes + 1, dtype=torch.long, device=edge_index.device)
         crow[1:] = counts.cumsum(0)
-        return cls(num_nodes, crow, src, dst, edge_type[order], counts)
+        return cls(num_nodes, num_nodes, crow, src, dst, edge_type[order], counts)
 
     def matrix(self, values: Tensor) -> Tensor:
-        """The sparse [N, N] matrix with ``values`` at (dst, src) of each edge."""
-        n = self.num_nodes
-        return torch.sparse_csr_tensor(self.crow, self.src, values, (n, n), check_invariants=False)
+        """The sparse [rows, cols] matrix with ``values`` at (dst, src) of each edge."""
+        return torch.sparse_csr_tensor(
+            self.crow, self.src, values, (self.num_rows, self.num_cols), check_invariants=False
+        )
+
+    def sources_of(self, rows: Tensor) -> Tensor:
+        """A boolean row mask grown by the sources of every edge into it (square CSR only)."""
+        grown = rows.clone()
+        grown[self.src[rows[self.dst]]] = True
+        return grown
+
+    def restrict(self, rows: Tensor, col_of: Tensor) -> EdgeCSR:
+        """The edges into ``rows`` (ascending row ids), columns renumbered by ``col_of``.
+
+        ``col_of`` maps every row id of this CSR to a column of the result; every
+        source of an edge into ``rows`` must map to one (>= 0).
+        """
+        counts = self.counts[rows]
+        crow = torch.zeros(rows.numel() + 1, dtype=torch.long, device=rows.device)
+        crow[1:] = counts.cumsum(0)
+        total = int(crow[-1])
+        # the kept edges: each row's segment of the sorted edges, in order
+        shift = torch.repeat_interleave(self.crow[rows] - crow[:-1], counts, output_size=total)
+        edges = torch.arange(total, device=rows.device) + shift
+        dst = torch.repeat_interleave(
+            torch.arange(rows.numel(), device=rows.device), counts, output_size=total
+        )
+        num_cols = int(col_of.max()) + 1 if col_of.numel() else 0
+        return EdgeCSR(
+            rows.numel(), num_cols, crow, col_of[self.src[edges]], dst, self.edge_type[edges], counts
+        )
 
 
 class RelationalAttention(nn.Module):
@@ -118,9 +151,14 @@ class RelationalAttention(nn.Module):
         out = out + torch.einsum("nth,thd->nhd", mass, self.rel_value.weight.view(t, h, d))
         return self.out(out.reshape(n, self.dim))
 
-    def _forward_csr(self, x: Tensor, csr: EdgeCSR) -> Tensor:
-        n, h, d, t = x.size(0), self.heads, self.head_dim, self.num_edge_types
-        q, k, v = self.qkv(x).view(n, 3, h, d).unbind(1)
+    def _forward_csr(self, x: Tensor, csr: EdgeCSR, rows: Tensor | None = None) -> Tensor:
+        """Attention update of the destinations of ``csr`` (the rows ``rows`` of ``x``, default
+        all); ``x`` holds the states of the sources (the columns of ``csr``)."""
+        h, d, t = self.heads, self.head_dim, self.num_edge_types
+        q, k, v = self.qkv(x).view(x.size(0), 3, h, d).unbind(1)
+        if rows is not None:
+            q = q.index_select(0, rows)
+        n = q.size(0)
         q_rel = torch.einsum("nhd,thd->nth", q, self.rel_key.weight.view(t, h, d)).reshape(n * t, h)
         slot = csr.dst * t + csr.edge_type
         pattern = csr.matrix(torch.zeros(csr.src.numel(), dtype=x.dtype, device=x.device))
@@ -179,3 +217,10 @@ class RelationalTransformerLayer(nn.Module):
     ) -> Tensor:
         x = x + self.dropout(self.attn(self.norm1(x), edge_index, edge_type, batch, csr))
         return x + self.dropout(self.ffn(self.norm2(x)))
+
+    def forward_rows(self, x: Tensor, csr: EdgeCSR, rows: Tensor) -> Tensor:
+        """Inference only: the block's output at the rows ``rows`` of ``x`` (the sources of
+        ``csr``, whose destinations are those rows in order)."""
+        a = self.attn._forward_csr(self.norm1(x), csr, rows)
+        x = x.index_select(0, rows) + a
+        return x + self.ffn(self.norm2(x))

@@ -166,3 +166,34 @@ def test_tiny_model_learns_a_far_away_task(kind: str, one_thread: None) -> None:
     best_rep = rep.view(-1, 2).argmax(1)  # per candidate
     fix = best_rep[test_batch.y_loc[buggy]] + 2 * test_batch.y_loc[buggy]
     assert (fix == test_batch.y_rep[buggy]).float().mean() >= 0.9
+
+
+def test_inference_computes_only_what_the_heads_read_and_changes_nothing() -> None:
+    """Without gradients the detector skips graph nodes no later layer or head reads
+    (here the context function of every toy unit); the scores are those of the full stack."""
+    model, vocab, tf = make(layers=3)
+    model.eval()
+    batch = batch_of([toy_unit(), toy_unit(bug=1, fix=0), far_task_unit(random.Random(3))], vocab, tf)
+    needed = model.read_by_heads(batch)
+    assert 0 < int(needed.sum()) < batch.num_nodes
+    with torch.no_grad():
+        fast = model(batch)
+        h = model.node_states(batch, None)  # every graph node, every layer
+        full = model.heads(
+            h,
+            batch.batch,
+            3,
+            batch.fn_mask,
+            batch.cand_node,
+            batch.cand_rule,
+            batch.cand_graph,
+            batch.rep_cand,
+            batch.rep_token,
+            batch.rep_target,
+        )
+        restricted = model.node_states(batch, needed)
+    assert torch.allclose(fast.no_bug, full.no_bug, atol=1e-5)
+    assert torch.allclose(fast.loc, full.loc, atol=1e-5)
+    assert torch.allclose(fast.rep, full.rep, atol=1e-5)
+    assert torch.allclose(restricted[needed], h[needed], atol=1e-5)
+    assert not torch.allclose(restricted, h)  # the context's final states were not computed

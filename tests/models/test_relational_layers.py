@@ -129,3 +129,32 @@ def test_inference_path_computes_the_training_paths_function() -> None:
         attn_fast = layer.attn(x, edge_index, edge_type, csr=csr)
     assert torch.allclose(attn_fast[35:], layer.attn.out.bias.expand(5, DIM))  # zero update, then W_O
     assert torch.allclose(attn_fast, attn_ref, atol=1e-5)
+
+
+def test_restricted_rows_give_the_full_layers_rows() -> None:
+    """forward_rows on the edges into a subset of graph nodes, with the sources renumbered,
+    equals the full layer's output at those graph nodes."""
+    torch.manual_seed(0)
+    n, e = 40, 300
+    edge_index = torch.randint(0, n - 5, (2, e))
+    edge_type = torch.randint(0, TYPES, (e,))
+    x = torch.randn(n, DIM)
+    layer = RelationalTransformerLayer(DIM, HEADS, TYPES, dropout=0.0).eval()
+    csr = EdgeCSR.build(edge_index, edge_type, n)
+    rows_mask = torch.zeros(n, dtype=torch.bool)
+    rows_mask[[3, 9, 17, 36]] = True  # 36 has no incoming edge
+    cols_mask = csr.sources_of(rows_mask)
+    expected_cols = rows_mask.clone()
+    expected_cols[edge_index[0, rows_mask[edge_index[1]]]] = True
+    assert torch.equal(cols_mask, expected_cols) and int(cols_mask.sum()) < n
+    cols = cols_mask.nonzero().flatten()
+    col_of = torch.full((n,), -1, dtype=torch.long)
+    col_of[cols] = torch.arange(cols.numel())
+    rows = rows_mask.nonzero().flatten()
+    sub = csr.restrict(rows, col_of)
+    assert sub.num_rows == 4 and sub.num_cols == cols.numel()
+    assert int(sub.crow[-1]) == int(rows_mask[edge_index[1]].sum())
+    with torch.no_grad():
+        full = layer(x, edge_index, edge_type, csr=csr)
+        part = layer.forward_rows(x[cols], sub, col_of[rows])
+    assert torch.allclose(part, full[rows], atol=1e-5)

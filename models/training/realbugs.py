@@ -1,0 +1,431 @@
+"""Real bug fixes mined from the release history of the held-out packages, and the detector on them.
+
+Injected bugs say how well the detector learned its task; real fixes say how it
+behaves on the mistakes people make and on the code they ship. No training corpus
+contains the held-out distributions (``heldout_packages.txt``), so their history is
+unseen code.
+
+``codegraph realbugs mine --out data/realbugs [--releases 8]``
+
+1. for each held-out distribution, its last ``--releases`` final releases (``pip
+   index versions``) are downloaded as sdists (resumable, like the corpus);
+2. for each pair of consecutive releases and each Python file present in both with
+   different content, every function (matched by qualified name) whose text changed
+   is tried against codegraph's own candidate enumeration on the *old* text: when
+   exactly one candidate repair turns the old function into the new one, the old
+   function is a real bug of that rule and the new function is its fix. Changes of
+   any other shape (several edits, new code, formatting) are not bugs of a known kind
+   and are left out. Whether a matching change really fixed a bug is not checked: a
+   literal changed from 10 to 30 between releases counts as a CG006 fix;
+3. the old and new files go to ``DIR/files/PACKAGE/VERSION/PATH`` and one JSON line
+   per fix to ``DIR/samples.jsonl``.
+
+``codegraph realbugs eval --data data/realbugs [--checkpoint PATH] [--out FILE]``
+runs the detector (each file on its own, as ``codegraph scan`` of a single file does)
+on every sample and reports, over confidence thresholds: the fixes found (the buggy
+function's most likely location and repair are the real fix, at that confidence or
+above), the fixed functions still flagged, and the share of all functions of the new
+files that are flagged (mostly correct code: the false-alarm rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+from rich.console import Console
+
+from codegraph.candidates import RULES
+from codegraph.config import Settings
+from codegraph.graph import build_file_graph
+from codegraph.models.training.corpus import (
+    DOWNLOAD_TIMEOUT_S,
+    CorpusError,
+    PinnedPackage,
+    fetch_one,
+    iter_archive_python,
+    normalize_name,
+    pip_download,
+    pip_error,
+    read_heldout,
+)
+from codegraph.pipeline import Analyzer, Prediction
+from codegraph.schema import CodeGraph
+from codegraph.syntax import SourceError, check_source
+from codegraph.units import AnalysisUnit
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_PACKAGES = HERE / "heldout_packages.txt"
+THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7, 0.8, 0.9)
+SAMPLES_NAME = "samples.jsonl"
+MAX_FILE_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class RealFix:
+    """One mined fix: ``function`` in ``path`` went from ``old_version`` (buggy) to ``new_version``."""
+
+    package: str
+    old_version: str
+    new_version: str
+    path: str  # inside the sdist's root folder, POSIX
+    function: str  # qualified name
+    rule: str
+    token: str  # the repair token of codegraph's enumeration
+    line: int  # 1-based line of the edit in the old file
+
+    def old_file(self, root: Path) -> Path:
+        return root / "files" / self.package / self.old_version / self.path
+
+    def new_file(self, root: Path) -> Path:
+        return root / "files" / self.package / self.new_version / self.path
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def function_text(graph: CodeGraph, qualname: str) -> bytes | None:
+    """The source bytes of the function ``qualname`` (None when absent or defined twice)."""
+    found = [f for f in graph.functions if f.qualname == qualname]
+    if len(found) != 1:
+        return None
+    node = found[0].node
+    return graph.source[graph.start_byte[node] : graph.end_byte[node]]
+
+
+def matching_repair(graph: CodeGraph, unit: AnalysisUnit, fixed: bytes) -> tuple[int, int] | None:
+    """(candidate, repair) of ``unit`` whose repair turns its function into ``fixed``, if exactly one does."""
+    node = next(f.node for f in graph.functions if f.qualname == unit.function)
+    start, end = graph.start_byte[node], graph.end_byte[node]
+    text = graph.source[start:end]
+    hits = []
+    for ci, cand in enumerate(unit.candidates):
+        for ri, rep in enumerate(cand.repairs):
+            if not start <= rep.start_byte <= rep.end_byte <= end:
+                continue
+            a, b = rep.start_byte - start, rep.end_byte - start
+            if text[:a] + rep.replacement.encode("utf-8") + text[b:] == fixed:
+                hits.append((ci, ri))
+    return hits[0] if len(hits) == 1 else None
+
+
+def fixes_between(
+    analyzer: Analyzer, old: bytes, new: bytes, path: str
+) -> Iterator[tuple[str, str, str, int]]:
+    """(function, rule, token, line) of each function of ``old`` that one known repair makes ``new``'s."""
+    try:
+        g_old, g_new = build_file_graph(old, path), build_file_graph(new, path)
+    except SourceError:
+        return
+    if g_old.has_error or g_new.has_error:
+        return
+    names = Counter(f.qualname for f in g_old.functions)
+    changed = []
+    for f in g_old.functions:
+        if names[f.qualname] != 1:
+            continue
+        before, after = function_text(g_old, f.qualname), function_text(g_new, f.qualname)
+        if before is not None and after is not None and before != after:
+            changed.append((f.qualname, after))
+    if not changed:
+        return
+    fixed_text = dict(changed)
+    for unit in analyzer.units(g_old, None, fixed_text):
+        hit = matching_repair(g_old, unit, fixed_text[unit.function])
+        if hit is None:
+            continue
+        rep = unit.candidates[hit[0]].repairs[hit[1]]
+        line = g_old.source.count(b"\n", 0, rep.start_byte) + 1
+        yield unit.function, rep.rule, rep.token, line
+
+
+# --------------------------------------------------------------------------- mining
+
+
+def final_releases(name: str, count: int) -> list[str]:
+    """The last ``count`` final (not pre- or dev-) releases of ``name``, oldest first, from pip's index."""
+    command = [sys.executable, "-m", "pip", "index", "versions", name, "--disable-pip-version-check"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S, check=False)
+    if result.returncode != 0:
+        raise CorpusError(pip_error(result.stderr or result.stdout) or f"pip exited with {result.returncode}")
+    line = next((ln for ln in result.stdout.splitlines() if ln.startswith("Available versions:")), "")
+    versions = []
+    for text in line.removeprefix("Available versions:").split(","):
+        try:
+            v = Version(text.strip())
+        except InvalidVersion:
+            continue
+        if not (v.is_prerelease or v.is_devrelease):
+            versions.append(v)
+    return [str(v) for v in sorted(set(versions))[-count:]]
+
+
+def release_files(archive: Path) -> dict[str, bytes]:
+    """The Python files of one sdist that codegraph can read, by path."""
+    out: dict[str, bytes] = {}
+    for path, size, read in iter_archive_python(archive):
+        if size > MAX_FILE_BYTES:
+            continue
+        data = read()
+        try:
+            check_source(data)
+        except SourceError:
+            continue
+        if b"def " in data:
+            out[path.as_posix()] = data
+    return out
+
+
+def mine_package(
+    name: str, versions: Sequence[str], sdists: Path, out: Path, analyzer: Analyzer, console: Console
+) -> list[RealFix]:
+    """Fixes between consecutive ``versions`` of one distribution (their files written below ``out``)."""
+    fixes: list[RealFix] = []
+    previous: tuple[str, dict[str, bytes]] | None = None
+    for version in versions:
+        try:
+            archive = fetch_one(PinnedPackage(name, version), sdists, pip_download)
+            files = release_files(archive)
+        except (CorpusError, OSError, subprocess.SubprocessError, EOFError) as exc:
+            console.print(f"[yellow]skipped[/] {name}=={version}: {exc}")
+            previous = None
+            continue
+        if previous is not None:
+            old_version, old_files = previous
+            for path in sorted(old_files.keys() & files.keys()):
+                old, new = old_files[path], files[path]
+                if old == new:
+                    continue
+                for function, rule, token, line in fixes_between(analyzer, old, new, path):
+                    fix = RealFix(name, old_version, version, path, function, rule, token, line)
+                    for target, data in ((fix.old_file(out), old), (fix.new_file(out), new)):
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(data)
+                    fixes.append(fix)
+        previous = (version, files)
+    return fixes
+
+
+def mine(packages: Sequence[str], releases: int, out: Path, console: Console) -> list[RealFix]:
+    """Mine every package (``out/sdists`` keeps the downloads) and write ``out/samples.jsonl``."""
+    analyzer = Analyzer(Settings())
+    sdists = out / "sdists"
+    fixes: list[RealFix] = []
+    for name in packages:
+        try:
+            versions = final_releases(name, releases)
+        except (CorpusError, subprocess.SubprocessError) as exc:
+            console.print(f"[yellow]skipped[/] {name}: {exc}")
+            continue
+        start = time.perf_counter()
+        found = mine_package(name, versions, sdists, out, analyzer, console)
+        fixes += found
+        console.print(
+            f"{name}: {len(versions)} releases ({versions[0] if versions else '-'} .. "
+            f"{versions[-1] if versions else '-'}), {len(found)} fixes, {time.perf_counter() - start:.0f} s"
+        )
+        write_samples(out / SAMPLES_NAME, fixes)
+    return fixes
+
+
+def write_samples(path: Path, fixes: Sequence[RealFix]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(asdict(f)) + "\n" for f in fixes), encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_samples(root: Path) -> list[RealFix]:
+    path = root / SAMPLES_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `codegraph realbugs mine --out {root}` first")
+    return [RealFix(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class SampleResult:
+    """The detector on one mined fix."""
+
+    fix: RealFix
+    found: float  # confidence of the real fix when it is the most likely pair, else 0
+    buggy_top: float  # confidence of the most likely pair in the buggy function
+    fixed_top: float  # ... and in the fixed function (a flag there is a false alarm)
+
+
+def best_pair(pred: Prediction) -> tuple[int, int, float] | None:
+    """(candidate, repair, P(bug there) x P(repair)) of the most likely pair, as the scanner ranks them."""
+    best: tuple[int, int, float] | None = None
+    for ci, (p_loc, reps) in enumerate(zip(pred.loc_probs, pred.rep_probs, strict=True)):
+        for ri, p_rep in enumerate(reps):
+            if best is None or p_loc * p_rep > best[2]:
+                best = (ci, ri, float(p_loc) * float(p_rep))
+    return best
+
+
+def _top(analyzer: Analyzer, unit: AnalysisUnit) -> tuple[int, int, float] | None:
+    return best_pair(analyzer.predictor.predict([unit])[0])
+
+
+def evaluate_sample(analyzer: Analyzer, root: Path, fix: RealFix) -> SampleResult | None:
+    """Run the detector on both sides of one fix; None when a side no longer yields the function."""
+    old, new = fix.old_file(root).read_bytes(), fix.new_file(root).read_bytes()
+    g_old, g_new = build_file_graph(old, fix.path), build_file_graph(new, fix.path)
+    u_old = analyzer.units(g_old, None, [fix.function])
+    fixed = function_text(g_new, fix.function)
+    if not u_old or fixed is None:
+        return None
+    truth = matching_repair(g_old, u_old[0], fixed)
+    top = _top(analyzer, u_old[0])
+    if truth is None or top is None:
+        return None
+    found = top[2] if top[:2] == truth else 0.0
+    u_new = analyzer.units(g_new, None, [fix.function])
+    new_top = _top(analyzer, u_new[0]) if u_new else None
+    return SampleResult(fix, found, top[2], new_top[2] if new_top else 0.0)
+
+
+def flag_rates(analyzer: Analyzer, files: Sequence[Path]) -> tuple[int, list[float]]:
+    """(functions analysed, the best confidence of each) over ``files``."""
+    confidences: list[float] = []
+    count = 0
+    for path in files:
+        graph = build_file_graph(path.read_bytes(), str(path))
+        units = analyzer.units(graph, None)
+        count += len(graph.functions)
+        for pred in analyzer.predictor.predict(units) if units else []:
+            best = best_pair(pred)
+            confidences.append(best[2] if best else 0.0)
+    return count, confidences
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def render(
+    results: Sequence[SampleResult], functions: int, confidences: Sequence[float], info: dict[str, str]
+) -> str:
+    n = len(results)
+    lines = [
+        "# Real bug fixes from the held-out packages' release history",
+        "",
+        *(f"- {k}: {v}" for k, v in info.items()),
+        f"- fixes: {n} (each a function changed between consecutive releases by exactly one "
+        "repair of codegraph's enumeration; the buggy side is the older release)",
+        f"- functions in the newer files: {functions} ({len(confidences)} with candidate locations)",
+        "",
+        "## Over confidence thresholds",
+        "",
+        "found: the buggy function's most likely (location, repair) is the real fix, at that "
+        "confidence or above; fixed still flagged: the fixed function is flagged anyway; "
+        "functions flagged: the share of all functions of the newer files flagged (mostly "
+        "correct code, the false-alarm rate).",
+        "",
+        "| threshold | found | buggy flagged (any finding) | fixed still flagged | functions flagged |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for t in THRESHOLDS:
+        found = sum(r.found >= t and r.found > 0 for r in results)
+        buggy = sum(r.buggy_top >= t for r in results)
+        fixed = sum(r.fixed_top >= t for r in results)
+        flagged = sum(c >= t for c in confidences)
+        lines.append(
+            f"| {t:g} | {found} ({_pct(found, n)}) | {buggy} ({_pct(buggy, n)}) | "
+            f"{fixed} ({_pct(fixed, n)}) | {flagged} ({_pct(flagged, functions)}) |"
+        )
+    lines += [
+        "",
+        "## Per rule",
+        "",
+        "| rule | fixes | top pair is the fix (any confidence) |",
+        "|---|---:|---:|",
+    ]
+    by_rule = Counter(r.fix.rule for r in results)
+    for rule in RULES:
+        if by_rule[rule]:
+            hit = sum(r.found > 0 for r in results if r.fix.rule == rule)
+            lines.append(f"| {rule} | {by_rule[rule]} | {hit} ({_pct(hit, by_rule[rule])}) |")
+    lines += ["", "## Per package", "", "| package | releases | fixes |", "|---|---|---:|"]
+    spans: dict[str, set[str]] = {}
+    for r in results:
+        spans.setdefault(r.fix.package, set()).update((r.fix.old_version, r.fix.new_version))
+    for pkg in sorted(spans):
+        vs = sorted(spans[pkg], key=Version)
+        lines.append(f"| {pkg} | {vs[0]} .. {vs[-1]} | {sum(r.fix.package == pkg for r in results)} |")
+    return "\n".join(lines) + "\n"
+
+
+def evaluate(root: Path, analyzer: Analyzer) -> str:
+    """The markdown report of ``analyzer``'s model on the fixes mined into ``root``."""
+    info = {"model": f"`{analyzer.model_info()['name']}` (sha256 {analyzer.model_info()['sha256'][:12]})"}
+    fixes = read_samples(root)
+    results = [r for f in fixes if (r := evaluate_sample(analyzer, root, f)) is not None]
+    new_files = sorted({f.new_file(root) for f in fixes})
+    functions, confidences = flag_rates(analyzer, new_files)
+    info["data"] = f"`{root}` ({len(fixes)} mined, {len(results)} still matched)"
+    info["date"] = time.strftime("%Y-%m-%d")
+    return render(results, functions, confidences, info)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="codegraph realbugs", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("mine", help="mine fixes from the held-out packages' releases")
+    m.add_argument("--out", type=Path, default=Path("data/realbugs"))
+    m.add_argument("--releases", type=int, default=8, help="final releases per package (default 8)")
+    m.add_argument(
+        "--packages", type=Path, default=DEFAULT_PACKAGES, help="held-out list (one name per line)"
+    )
+    m.add_argument("--only", nargs="*", default=None, help="mine these distributions only")
+    e = sub.add_parser("eval", help="run the detector on the mined fixes")
+    e.add_argument("--data", type=Path, default=Path("data/realbugs"))
+    e.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped model)")
+    e.add_argument("--out", type=Path, default=None, help="write the markdown report here")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from codegraph.models.predict import ModelError
+
+    args = _parser().parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        if args.command == "mine":
+            names = sorted(read_heldout(args.packages).distributions)
+            if args.only:
+                wanted = {normalize_name(n) for n in args.only}
+                names = [n for n in names if n in wanted]
+            fixes = mine(names, args.releases, args.out, console)
+            console.print(f"{len(fixes)} fixes in {args.out / SAMPLES_NAME}")
+            return 0
+        report = evaluate(
+            args.data, Analyzer(Settings(model=args.checkpoint) if args.checkpoint else Settings())
+        )
+    except (FileNotFoundError, CorpusError, ModelError) as exc:
+        console.print(f"codegraph realbugs: {exc}")
+        return 2
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report, encoding="utf-8")
+        console.print(f"wrote {args.out}")
+    else:
+        print(report, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

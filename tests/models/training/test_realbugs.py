@@ -1,0 +1,150 @@
+"""Real-fix mining: exact matches of one known repair between releases, and the report."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from codegraph.config import Settings
+from codegraph.models.training import realbugs
+from codegraph.pipeline import Analyzer
+from codegraph.units import AnalysisUnit
+
+OLD = b"""\
+def area(width, height):
+    return width + height
+
+
+def scale(values, factor):
+    out = []
+    for v in values:
+        out.append(v * factor)
+    return out
+
+
+def limits(lo, hi):
+    if lo < hi:
+        return lo
+    return hi
+
+
+def unchanged(a, b):
+    return a - b
+"""
+
+# area: + -> * (CG003); scale: two edits (not one repair); limits: < -> > (CG004); unchanged as is
+NEW = b"""\
+def area(width, height):
+    return width * height
+
+
+def scale(values, factor):
+    out = []
+    for value in values:
+        out.append(value * factor)
+    return out
+
+
+def limits(lo, hi):
+    if lo > hi:
+        return lo
+    return hi
+
+
+def unchanged(a, b):
+    return a - b
+"""
+
+
+def test_one_known_repair_between_releases_is_a_fix() -> None:
+    fixes = list(realbugs.fixes_between(Analyzer(Settings()), OLD, NEW, "geometry.py"))
+    assert sorted(fixes) == [("area", "CG003", "op:*", 2), ("limits", "CG004", "cmp:>", 13)]
+
+
+def test_identical_or_broken_files_give_nothing() -> None:
+    analyzer = Analyzer(Settings())
+    assert list(realbugs.fixes_between(analyzer, OLD, OLD, "m.py")) == []
+    assert list(realbugs.fixes_between(analyzer, OLD, b"def area(:\n", "m.py")) == []
+
+
+def _sdist(folder: Path, name: str, version: str, files: dict[str, bytes]) -> None:
+    """An sdist laid out where corpus.fetch_one finds it, so nothing is downloaded."""
+    target = folder / f"{name}-{version}"
+    target.mkdir(parents=True)
+    with tarfile.open(target / f"{name}-{version}.tar.gz", "w:gz") as tf:
+        for path, data in files.items():
+            info = tarfile.TarInfo(f"{name}-{version}/{path}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+
+
+@dataclass
+class _Prediction:
+    p_no_bug: float
+    loc_probs: list[float]
+    rep_probs: list[list[float]]
+
+
+@dataclass
+class TokenPredictor:
+    """Test double: 0.9 on the first repair named ``token`` (else the first candidate's first repair)."""
+
+    token: str
+    name: str = "double"
+    sha256: str = "d" * 64
+    seen: list[str] = field(default_factory=list)
+
+    def predict(self, units: list[AnalysisUnit]) -> list[_Prediction]:
+        out = []
+        for u in units:
+            self.seen.append(u.function)
+            where = next(
+                (
+                    (ci, ri)
+                    for ci, c in enumerate(u.candidates)
+                    for ri, r in enumerate(c.repairs)
+                    if r.token == self.token
+                ),
+                (0, 0),
+            )
+            loc = [0.1 / len(u.candidates)] * len(u.candidates)
+            loc[where[0]] = 0.9
+            reps = [
+                [1.0 if (ci, ri) == where else 0.0 for ri in range(len(c.repairs))]
+                for ci, c in enumerate(u.candidates)
+            ]
+            out.append(_Prediction(0.0, loc, reps))
+        return out
+
+
+def test_mine_and_evaluate_from_local_sdists(tmp_path: Path) -> None:
+    out = tmp_path / "realbugs"
+    _sdist(out / "sdists", "geom", "1.0", {"geom/core.py": OLD, "geom/same.py": b"def f(x):\n    return x\n"})
+    _sdist(out / "sdists", "geom", "1.1", {"geom/core.py": NEW, "geom/same.py": b"def f(x):\n    return x\n"})
+    console = Console(file=io.StringIO())
+    fixes = realbugs.mine_package("geom", ["1.0", "1.1"], out / "sdists", out, Analyzer(Settings()), console)
+    assert [(f.function, f.rule, f.old_version, f.new_version) for f in fixes] == [
+        ("area", "CG003", "1.0", "1.1"),
+        ("limits", "CG004", "1.0", "1.1"),
+    ]
+    assert fixes[0].old_file(out).read_bytes() == OLD and fixes[0].new_file(out).read_bytes() == NEW
+    realbugs.write_samples(out / realbugs.SAMPLES_NAME, fixes)
+    assert realbugs.read_samples(out) == fixes
+    assert json.loads((out / realbugs.SAMPLES_NAME).read_text().splitlines()[0])["token"] == "op:*"
+
+    # a model that always proposes `+` -> `*`: finds the CG003 fix, misses the CG004 one
+    report = realbugs.evaluate(out, Analyzer(Settings(), predictor=TokenPredictor("op:*")))
+    assert "- fixes: 2 " in report
+    assert "| 0.8 | 1 (50.0%) | 2 (100.0%) |" in report
+    assert "| CG003 | 1 | 1 (100.0%) |" in report and "| CG004 | 1 | 0 (0.0%) |" in report
+    assert "| geom | 1.0 .. 1.1 | 2 |" in report
+
+
+def test_missing_samples_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert realbugs.main(["eval", "--data", str(tmp_path / "none")]) == 2
+    assert "run `codegraph realbugs mine" in capsys.readouterr().err

@@ -479,8 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model, data, t_loc=temp.get("location", 1.0), t_rep=temp.get("repair", 1.0)
             )
             described.append(
-                f"{label} = `{meta.get('name')}` ({config.kind}, sha256 {str(meta.get('sha256'))[:12]}, "
-                f"{time.perf_counter() - start:.0f} s)"
+                f"{label} = `{meta.get('name')}` ({config.kind}, {meta.get('steps_trained', '?')} training "
+                f"steps, sha256 {str(meta.get('sha256'))[:12]}, evaluated in {time.perf_counter() - start:.0f} s)"
             )
     except (FileNotFoundError, ValueError) as exc:
         print(f"codegraph eval: {exc}", file=sys.stderr)

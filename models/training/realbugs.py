@@ -24,17 +24,22 @@ unseen code.
 runs the detector (each file on its own, as ``codegraph scan`` of a single file does)
 on every sample and reports, over confidence thresholds: the fixes found (the buggy
 function's most likely location and repair are the real fix, at that confidence or
-above), the fixed functions still flagged, and the share of all functions of the new
-files that are flagged (mostly correct code: the false-alarm rate).
+above), the fixed functions still flagged, and the share of functions flagged in
+released code (mostly correct: the false-alarm rate), both in the newer files of the
+fixes and in a seeded sample of ``--latest-files`` files per package of each newest
+downloaded release.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import subprocess
 import sys
+import tarfile
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -67,6 +72,7 @@ DEFAULT_PACKAGES = HERE / "heldout_packages.txt"
 THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7, 0.8, 0.9)
 SAMPLES_NAME = "samples.jsonl"
 MAX_FILE_BYTES = 1_000_000
+LATEST_FILES_PER_PACKAGE = 25
 
 
 @dataclass(frozen=True)
@@ -295,12 +301,15 @@ def evaluate_sample(analyzer: Analyzer, root: Path, fix: RealFix) -> SampleResul
     return SampleResult(fix, found, top[2], new_top[2] if new_top else 0.0)
 
 
-def flag_rates(analyzer: Analyzer, files: Sequence[Path]) -> tuple[int, list[float]]:
-    """(functions analysed, the best confidence of each) over ``files``."""
+def flag_rates(analyzer: Analyzer, items: Sequence[tuple[str, bytes]]) -> tuple[int, list[float]]:
+    """(functions analysed, the best confidence of each function with candidates) over ``items``."""
     confidences: list[float] = []
     count = 0
-    for path in files:
-        graph = build_file_graph(path.read_bytes(), str(path))
+    for path, source in items:
+        try:
+            graph = build_file_graph(source, path)
+        except SourceError:
+            continue
         units = analyzer.units(graph, None)
         count += len(graph.functions)
         for pred in analyzer.predictor.predict(units) if units else []:
@@ -309,12 +318,36 @@ def flag_rates(analyzer: Analyzer, files: Sequence[Path]) -> tuple[int, list[flo
     return count, confidences
 
 
+def latest_release_sample(root: Path, per_package: int, seed: int = 0) -> list[tuple[str, bytes]]:
+    """Up to ``per_package`` files (a seeded sample) of the newest downloaded release of each package."""
+    newest: dict[str, tuple[Version, Path]] = {}
+    for folder in sorted((root / "sdists").glob("*-*")):
+        name, _, text = folder.name.rpartition("-")
+        archive = next((p for p in sorted(folder.iterdir()) if p.is_file()), None)
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            continue
+        if archive is not None and (name not in newest or version > newest[name][0]):
+            newest[name] = (version, archive)
+    rng = random.Random(seed)
+    items: list[tuple[str, bytes]] = []
+    for name in sorted(newest):
+        try:
+            files = release_files(newest[name][1])
+        except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile):
+            continue
+        for path in rng.sample(sorted(files), min(per_package, len(files))):
+            items.append((f"{name}/{path}", files[path]))
+    return items
+
+
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
 def render(
-    results: Sequence[SampleResult], functions: int, confidences: Sequence[float], info: dict[str, str]
+    results: Sequence[SampleResult], populations: dict[str, tuple[int, list[float]]], info: dict[str, str]
 ) -> str:
     n = len(results)
     lines = [
@@ -323,27 +356,48 @@ def render(
         *(f"- {k}: {v}" for k, v in info.items()),
         f"- fixes: {n} (each a function changed between consecutive releases by exactly one "
         "repair of codegraph's enumeration; the buggy side is the older release)",
-        f"- functions in the newer files: {functions} ({len(confidences)} with candidate locations)",
         "",
-        "## Over confidence thresholds",
+        "## The fixes, over confidence thresholds",
         "",
         "found: the buggy function's most likely (location, repair) is the real fix, at that "
-        "confidence or above; fixed still flagged: the fixed function is flagged anyway; "
-        "functions flagged: the share of all functions of the newer files flagged (mostly "
-        "correct code, the false-alarm rate).",
+        "confidence or above; buggy flagged: any finding in the buggy function; fixed still "
+        "flagged: a finding in the fixed function (a false alarm).",
         "",
-        "| threshold | found | buggy flagged (any finding) | fixed still flagged | functions flagged |",
-        "|---:|---:|---:|---:|---:|",
+        "| threshold | found | buggy flagged | fixed still flagged |",
+        "|---:|---:|---:|---:|",
     ]
     for t in THRESHOLDS:
         found = sum(r.found >= t and r.found > 0 for r in results)
         buggy = sum(r.buggy_top >= t for r in results)
         fixed = sum(r.fixed_top >= t for r in results)
-        flagged = sum(c >= t for c in confidences)
         lines.append(
-            f"| {t:g} | {found} ({_pct(found, n)}) | {buggy} ({_pct(buggy, n)}) | "
-            f"{fixed} ({_pct(fixed, n)}) | {flagged} ({_pct(flagged, functions)}) |"
+            f"| {t:g} | {found} ({_pct(found, n)}) | {buggy} ({_pct(buggy, n)}) "
+            f"| {fixed} ({_pct(fixed, n)}) |"
         )
+    names = list(populations)
+    lines += [
+        "",
+        "## Functions flagged in released code",
+        "",
+        "Released code is mostly correct: the share of its functions with a finding is the "
+        "false-alarm rate a user sees (an upper bound: some findings may be real bugs).",
+        "",
+        *(
+            f"- {name}: {populations[name][0]} functions, "
+            f"{len(populations[name][1])} with candidate locations"
+            for name in names
+        ),
+        "",
+        "| threshold | " + " | ".join(names) + " |",
+        "|---:|" + "---:|" * len(names),
+    ]
+    for t in THRESHOLDS:
+        cells = []
+        for name in names:
+            functions, confidences = populations[name]
+            flagged = sum(c >= t for c in confidences)
+            cells.append(f"{flagged} ({_pct(flagged, functions)})")
+        lines.append(f"| {t:g} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "## Per rule",
@@ -366,16 +420,23 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def evaluate(root: Path, analyzer: Analyzer) -> str:
+def evaluate(root: Path, analyzer: Analyzer, per_package: int = LATEST_FILES_PER_PACKAGE) -> str:
     """The markdown report of ``analyzer``'s model on the fixes mined into ``root``."""
     info = {"model": f"`{analyzer.model_info()['name']}` (sha256 {analyzer.model_info()['sha256'][:12]})"}
     fixes = read_samples(root)
     results = [r for f in fixes if (r := evaluate_sample(analyzer, root, f)) is not None]
     new_files = sorted({f.new_file(root) for f in fixes})
-    functions, confidences = flag_rates(analyzer, new_files)
+    populations = {
+        "files of the fixes (newer release)": flag_rates(
+            analyzer, [(str(p), p.read_bytes()) for p in new_files]
+        ),
+    }
+    if per_package > 0:
+        sample = latest_release_sample(root, per_package)
+        populations[f"newest releases ({per_package} files per package)"] = flag_rates(analyzer, sample)
     info["data"] = f"`{root}` ({len(fixes)} mined, {len(results)} still matched)"
     info["date"] = time.strftime("%Y-%m-%d")
-    return render(results, functions, confidences, info)
+    return render(results, populations, info)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -395,6 +456,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data", type=Path, default=Path("data/realbugs"))
     e.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped model)")
     e.add_argument("--out", type=Path, default=None, help="write the markdown report here")
+    e.add_argument(
+        "--latest-files",
+        type=int,
+        default=LATEST_FILES_PER_PACKAGE,
+        help=f"files per package of each newest release to count flags in ({LATEST_FILES_PER_PACKAGE})",
+    )
     return p
 
 

@@ -138,9 +138,15 @@ def test_mine_and_evaluate_from_local_sdists(tmp_path: Path) -> None:
     assert json.loads((out / realbugs.SAMPLES_NAME).read_text().splitlines()[0])["token"] == "op:*"
 
     # a model that always proposes `+` -> `*`: finds the CG003 fix, misses the CG004 one
-    report = realbugs.evaluate(out, Analyzer(Settings(), predictor=TokenPredictor("op:*")))
+    report = realbugs.evaluate(out, Analyzer(Settings(), predictor=TokenPredictor("op:*")), per_package=1)
     assert "- fixes: 2 " in report
-    assert "| 0.8 | 1 (50.0%) | 2 (100.0%) |" in report
+    # found / buggy flagged / fixed still flagged (the double flags every function at 0.9)
+    assert "| 0.8 | 1 (50.0%) | 2 (100.0%) | 2 (100.0%) |" in report
+    # flags in released code: the 4 functions of core.py 1.1 (the file with fixes), all at 0.9;
+    # then one seeded file of the newest release
+    assert "- files of the fixes (newer release): 4 functions, 4 with candidate locations" in report
+    assert "| 0.9 | 4 (100.0%) |" in report
+    assert "- newest releases (1 files per package): " in report
     assert "| CG003 | 1 | 1 (100.0%) |" in report and "| CG004 | 1 | 0 (0.0%) |" in report
     assert "| geom | 1.0 .. 1.1 | 2 |" in report
 

@@ -479,9 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             fixes = mine(names, args.releases, args.out, console)
             console.print(f"{len(fixes)} fixes in {args.out / SAMPLES_NAME}")
             return 0
-        report = evaluate(
-            args.data, Analyzer(Settings(model=args.checkpoint) if args.checkpoint else Settings())
-        )
+        analyzer = Analyzer(Settings(model=args.checkpoint) if args.checkpoint else Settings())
+        report = evaluate(args.data, analyzer, args.latest_files)
     except (FileNotFoundError, CorpusError, ModelError) as exc:
         console.print(f"codegraph realbugs: {exc}")
         return 2

@@ -20,23 +20,6 @@ import pytest
 FIXTURE = Path(__file__).parent / "fixtures" / "scan_tree"
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random-initialised checkpoint (hidden 16, one layer) written with save_checkpoint."""
-    import torch
-
-    from codegraph.models.detector import ModelConfig, build_model
-    from codegraph.models.predict import save_checkpoint
-    from codegraph.models.tensorize import PAD, UNK, VIRTUAL, Vocabulary
-
-    vocab = Vocabulary([PAD, UNK, VIRTUAL], [PAD, UNK], [PAD, UNK])
-    config = ModelConfig(hidden=16, layers=1, heads=2, rw_k=4, lap_k=2).with_vocab(vocab)
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny"
-    save_checkpoint(path, build_model(config), vocab, name="tiny-random")
-    return path
-
-
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     root = tmp_path / "tree"

@@ -154,3 +154,29 @@ def test_mine_and_evaluate_from_local_sdists(tmp_path: Path) -> None:
 def test_missing_samples_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert realbugs.main(["eval", "--data", str(tmp_path / "none")]) == 2
     assert "run `codegraph realbugs mine" in capsys.readouterr().err
+
+
+def test_cli_writes_the_report_with_a_given_checkpoint(tmp_path: Path, tiny_model: Path) -> None:
+    out = tmp_path / "realbugs"
+    _sdist(out / "sdists", "geom", "1.0", {"geom/core.py": OLD})
+    _sdist(out / "sdists", "geom", "1.1", {"geom/core.py": NEW})
+    console = Console(file=io.StringIO())
+    fixes = realbugs.mine_package("geom", ["1.0", "1.1"], out / "sdists", out, Analyzer(Settings()), console)
+    realbugs.write_samples(out / realbugs.SAMPLES_NAME, fixes)
+    report = tmp_path / "REALBUGS.md"
+    args = [
+        "eval",
+        "--data",
+        str(out),
+        "--checkpoint",
+        str(tiny_model),
+        "--latest-files",
+        "1",
+        "--out",
+        str(report),
+    ]
+    assert realbugs.main(args) == 0
+    text = report.read_text()
+    assert "`tiny-random`" in text and "- fixes: 2 " in text
+    assert "- newest releases (1 files per package): 4 functions, 4 with candidate locations" in text
+    assert realbugs.main(["eval", "--data", str(out), "--checkpoint", str(tmp_path / "missing")]) == 2

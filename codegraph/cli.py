@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("codegraph.models.training.dataset", "build or describe the training dataset"),
     "train": ("codegraph.models.training.train", "train the detector from a config file"),
     "eval": ("codegraph.models.training.evaluate", "evaluate checkpoints on the test split"),
-    "realbugs": ("codegraph.models.training.realbugs", "mine real fixes from held-out releases; evaluate on them"),
+    "realbugs": ("codegraph.models.training.realbugs", "mine real fixes from held-out releases, evaluate"),
 }
 
 

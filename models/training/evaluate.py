@@ -478,9 +478,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             results[label], _ = run_model(
                 model, data, t_loc=temp.get("location", 1.0), t_rep=temp.get("repair", 1.0)
             )
+            seconds = time.perf_counter() - start
             described.append(
                 f"{label} = `{meta.get('name')}` ({config.kind}, {meta.get('steps_trained', '?')} training "
-                f"steps, sha256 {str(meta.get('sha256'))[:12]}, evaluated in {time.perf_counter() - start:.0f} s)"
+                f"steps, sha256 {str(meta.get('sha256'))[:12]}, evaluated in {seconds:.0f} s)"
             )
     except (FileNotFoundError, ValueError) as exc:
         print(f"codegraph eval: {exc}", file=sys.stderr)

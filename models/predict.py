@@ -180,13 +180,20 @@ class Prediction:
 
     def best(self) -> tuple[int, int, float] | None:
         """(candidate, repair, P(bug there and that repair)) of the most likely fix, or None."""
-        best: tuple[int, int, float] | None = None
-        for ci, (p_loc, reps) in enumerate(zip(self.loc_probs, self.rep_probs)):
-            for ri, p_rep in enumerate(reps):
-                score = p_loc * p_rep
-                if best is None or score > best[2]:
-                    best = (ci, ri, score)
-        return best
+        return best_pair(self.loc_probs, self.rep_probs)
+
+
+def best_pair(
+    loc_probs: Sequence[float], rep_probs: Sequence[Sequence[float]]
+) -> tuple[int, int, float] | None:
+    """(candidate, repair, P(bug there) x P(repair | there)) of the most likely pair, or None."""
+    best: tuple[int, int, float] | None = None
+    for ci, (p_loc, reps) in enumerate(zip(loc_probs, rep_probs)):
+        for ri, p_rep in enumerate(reps):
+            score = p_loc * p_rep
+            if best is None or score > best[2]:
+                best = (ci, ri, score)
+    return best
 
 
 @contextmanager

@@ -51,8 +51,10 @@ from rich.console import Console
 from codegraph.candidates import RULES
 from codegraph.config import Settings
 from codegraph.graph import build_file_graph
+from codegraph.models.predict import best_pair
 from codegraph.models.training.corpus import (
     DOWNLOAD_TIMEOUT_S,
+    MAX_FILE_BYTES,
     CorpusError,
     PinnedPackage,
     fetch_one,
@@ -62,7 +64,7 @@ from codegraph.models.training.corpus import (
     pip_error,
     read_heldout,
 )
-from codegraph.pipeline import Analyzer, Prediction
+from codegraph.pipeline import Analyzer
 from codegraph.schema import CodeGraph
 from codegraph.syntax import SourceError, check_source
 from codegraph.units import AnalysisUnit
@@ -71,7 +73,6 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_PACKAGES = HERE / "heldout_packages.txt"
 THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7, 0.8, 0.9)
 SAMPLES_NAME = "samples.jsonl"
-MAX_FILE_BYTES = 1_000_000
 LATEST_FILES_PER_PACKAGE = 25
 
 
@@ -269,18 +270,9 @@ class SampleResult:
     fixed_top: float  # ... and in the fixed function (a flag there is a false alarm)
 
 
-def best_pair(pred: Prediction) -> tuple[int, int, float] | None:
-    """(candidate, repair, P(bug there) x P(repair)) of the most likely pair, as the scanner ranks them."""
-    best: tuple[int, int, float] | None = None
-    for ci, (p_loc, reps) in enumerate(zip(pred.loc_probs, pred.rep_probs, strict=True)):
-        for ri, p_rep in enumerate(reps):
-            if best is None or p_loc * p_rep > best[2]:
-                best = (ci, ri, float(p_loc) * float(p_rep))
-    return best
-
-
 def _top(analyzer: Analyzer, unit: AnalysisUnit) -> tuple[int, int, float] | None:
-    return best_pair(analyzer.predictor.predict([unit])[0])
+    pred = analyzer.predictor.predict([unit])[0]
+    return best_pair(pred.loc_probs, pred.rep_probs)
 
 
 def evaluate_sample(analyzer: Analyzer, root: Path, fix: RealFix) -> SampleResult | None:
@@ -313,7 +305,7 @@ def flag_rates(analyzer: Analyzer, items: Sequence[tuple[str, bytes]]) -> tuple[
         units = analyzer.units(graph, None)
         count += len(graph.functions)
         for pred in analyzer.predictor.predict(units) if units else []:
-            best = best_pair(pred)
+            best = best_pair(pred.loc_probs, pred.rep_probs)
             confidences.append(best[2] if best else 0.0)
     return count, confidences
 

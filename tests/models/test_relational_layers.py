@@ -158,3 +158,37 @@ def test_restricted_rows_give_the_full_layers_rows() -> None:
         full = layer(x, edge_index, edge_type, csr=csr)
         part = layer.forward_rows(x[cols], sub, col_of[rows])
     assert torch.allclose(part, full[rows], atol=1e-5)
+
+
+def test_ggnn_step_is_the_documented_update_rule() -> None:
+    """h_i' = GRUCell(mean_{j -> i} (sum_b c_tb V_b h_j + beta_t), h_i), edge by edge."""
+    torch.manual_seed(3)
+    layer = GatedGraphConv(DIM, TYPES)
+    nn_init = torch.nn.init
+    nn_init.normal_(layer.type_bias.weight)  # non-zero biases, so they are checked too
+    n, e = 7, 20
+    x = torch.randn(n, DIM)
+    edge_index = torch.randint(0, n - 1, (2, e))  # node n - 1 has no incoming edge
+    edge_type = torch.tensor([t % 3 for t in range(e)])  # types 3 and 4 unused
+    m = torch.zeros(n, DIM)
+    deg = torch.zeros(n)
+    with torch.no_grad():
+        for k in range(e):
+            j, i, t = int(edge_index[0, k]), int(edge_index[1, k]), int(edge_type[k])
+            w = sum(layer.coefficients[t, b] * layer.bases[b] for b in range(layer.num_bases))
+            m[i] += x[j] @ w + layer.type_bias.weight[t]
+            deg[i] += 1
+        m = m / deg.clamp(min=1).unsqueeze(1)
+        expected = layer.gru(m, x)
+        got = layer(x, edge_index, edge_type)
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert torch.equal(m[n - 1], torch.zeros(DIM))
+
+
+def test_ggnn_step_without_edges_is_a_gru_of_zero_messages() -> None:
+    torch.manual_seed(4)
+    layer = GatedGraphConv(DIM, TYPES)
+    x = torch.randn(3, DIM)
+    empty = torch.zeros(2, 0, dtype=torch.long)
+    got = layer(x, empty, torch.zeros(0, dtype=torch.long))
+    assert torch.allclose(got, layer.gru(torch.zeros(3, DIM), x))

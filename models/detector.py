@@ -201,7 +201,7 @@ class Detector(BugModel):
     def encode(
         self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor, needed: Tensor | None = None
     ) -> Tensor:
-        if isinstance(self.layers[0], RelationalTransformerLayer) and not torch.is_grad_enabled():
+        if not torch.is_grad_enabled():
             csr = EdgeCSR.build(edge_index, edge_type, x.size(0))  # the inference path, shared by layers
             if needed is not None and not self.training and bool(needed.any()):
                 return self._encode_needed(x, csr, needed)
@@ -227,7 +227,6 @@ class Detector(BugModel):
         x = x.index_select(0, keep)
         col_of = torch.full((csr.num_rows,), -1, dtype=torch.long, device=x.device)
         for layer, mask in zip(self.layers, masks[1:], strict=True):
-            assert isinstance(layer, RelationalTransformerLayer)
             col_of.fill_(-1)
             col_of[keep] = torch.arange(keep.numel(), device=x.device)
             rows = mask.nonzero().flatten()

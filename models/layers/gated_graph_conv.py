@@ -27,6 +27,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
+from codegraph.models.layers.relational_attention import EdgeCSR
+
 
 class GatedGraphConv(nn.Module):
     """One GGNN propagation step over typed edges (basis-decomposed relation weights, GRU update)."""
@@ -50,16 +52,25 @@ class GatedGraphConv(nn.Module):
     def forward(
         self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor | None = None
     ) -> Tensor:
-        n, d = x.size(0), self.dim
+        m = self.mean_messages(x, edge_index[0], edge_index[1], edge_type, x.size(0))
+        return self.gru(m, x)
+
+    def forward_rows(self, x: Tensor, csr: EdgeCSR, rows: Tensor) -> Tensor:
+        """The step's output at the rows ``rows`` of ``x`` (the sources of ``csr``, whose
+        destinations are those rows in order)."""
+        m = self.mean_messages(x, csr.src, csr.dst, csr.edge_type, csr.num_rows)
+        return self.gru(m, x.index_select(0, rows))
+
+    def mean_messages(self, x: Tensor, src: Tensor, dst: Tensor, edge_type: Tensor, n: int) -> Tensor:
+        """m_i = mean_{j -> i} (W_t h_j + beta_t) for the ``n`` destinations (0 without edges)."""
         weights = torch.einsum("tb,bde->tde", self.coefficients, self.bases)  # W_t, [T, d, d]
         order = torch.argsort(edge_type, stable=True)
-        src, dst, types = edge_index[0, order], edge_index[1, order], edge_type[order]
+        src, dst, types = src[order], dst[order], edge_type[order]
         sizes = torch.bincount(types, minlength=self.num_edge_types).tolist()
         gathered = x.index_select(0, src).split(sizes)
         msg = torch.cat(
             [chunk @ weights[t] for t, chunk in enumerate(gathered) if chunk.numel()]
-            or [x.new_zeros(0, d)]
+            or [x.new_zeros(0, self.dim)]
         )
         msg = msg + self.type_bias(types)
-        m = scatter(msg, dst, dim=0, dim_size=n, reduce="mean")
-        return self.gru(m, x)
+        return scatter(msg, dst, dim=0, dim_size=n, reduce="mean")

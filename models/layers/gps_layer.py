@@ -17,7 +17,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from codegraph.models.layers.gated_graph_conv import GatedGraphConv
-from codegraph.models.layers.relational_attention import RelationalAttention
+from codegraph.models.layers.relational_attention import EdgeCSR, RelationalAttention
 
 
 class GPSLayer(nn.Module):
@@ -52,9 +52,24 @@ class GPSLayer(nn.Module):
                 m.reset_parameters()
 
     def forward(
-        self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor | None = None
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_type: Tensor,
+        batch: Tensor | None = None,
+        csr: EdgeCSR | None = None,
     ) -> Tensor:
+        """``csr`` (the same edges) enables the attention's inference path."""
         x_m = self.norm_local(x + self.dropout(self.local(x, edge_index, edge_type, batch)))
-        x_t = self.norm_attn(x + self.dropout(self.attn(x, edge_index, edge_type, batch)))
+        x_t = self.norm_attn(x + self.dropout(self.attn(x, edge_index, edge_type, batch, csr)))
         h = x_m + x_t
         return self.norm_out(h + self.dropout(self.ffn(h)))
+
+    def forward_rows(self, x: Tensor, csr: EdgeCSR, rows: Tensor) -> Tensor:
+        """Inference only: the block's output at the rows ``rows`` of ``x`` (the sources of
+        ``csr``, whose destinations are those rows in order)."""
+        own = x.index_select(0, rows)
+        x_m = self.norm_local(own + self.local.forward_rows(x, csr, rows))
+        x_t = self.norm_attn(own + self.attn._forward_csr(x, csr, rows))
+        h = x_m + x_t
+        return self.norm_out(h + self.ffn(h))

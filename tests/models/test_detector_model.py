@@ -168,10 +168,12 @@ def test_tiny_model_learns_a_far_away_task(kind: str, one_thread: None) -> None:
     assert (fix == test_batch.y_rep[buggy]).float().mean() >= 0.9
 
 
-def test_inference_computes_only_what_the_heads_read_and_changes_nothing() -> None:
+@pytest.mark.parametrize("local_mp", [False, True])
+def test_inference_computes_only_what_the_heads_read_and_changes_nothing(local_mp: bool) -> None:
     """Without gradients the detector skips graph nodes no later layer or head reads
-    (here the context function of every toy unit); the scores are those of the full stack."""
-    model, vocab, tf = make(layers=3)
+    (here the context function of every toy unit); the scores are those of the full stack,
+    for attention blocks and for GPS blocks."""
+    model, vocab, tf = make(layers=3, local_mp=local_mp)
     model.eval()
     batch = batch_of([toy_unit(), toy_unit(bug=1, fix=0), far_task_unit(random.Random(3))], vocab, tf)
     needed = model.read_by_heads(batch)
@@ -192,6 +194,8 @@ def test_inference_computes_only_what_the_heads_read_and_changes_nothing() -> No
             batch.rep_target,
         )
         restricted = model.node_states(batch, needed)
+    trained_path = model.node_states(batch, None).detach()  # with gradients: the training code
+    assert torch.allclose(h, trained_path, atol=1e-5)
     assert torch.allclose(fast.no_bug, full.no_bug, atol=1e-5)
     assert torch.allclose(fast.loc, full.loc, atol=1e-5)
     assert torch.allclose(fast.rep, full.rep, atol=1e-5)

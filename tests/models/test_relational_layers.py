@@ -131,7 +131,8 @@ def test_inference_path_computes_the_training_paths_function() -> None:
     assert torch.allclose(attn_fast, attn_ref, atol=1e-5)
 
 
-def test_restricted_rows_give_the_full_layers_rows() -> None:
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_restricted_rows_give_the_full_layers_rows(name: str) -> None:
     """forward_rows on the edges into a subset of graph nodes, with the sources renumbered,
     equals the full layer's output at those graph nodes."""
     torch.manual_seed(0)
@@ -139,7 +140,7 @@ def test_restricted_rows_give_the_full_layers_rows() -> None:
     edge_index = torch.randint(0, n - 5, (2, e))
     edge_type = torch.randint(0, TYPES, (e,))
     x = torch.randn(n, DIM)
-    layer = RelationalTransformerLayer(DIM, HEADS, TYPES, dropout=0.0).eval()
+    layer = LAYERS[name]().eval()
     csr = EdgeCSR.build(edge_index, edge_type, n)
     rows_mask = torch.zeros(n, dtype=torch.bool)
     rows_mask[[3, 9, 17, 36]] = True  # 36 has no incoming edge
@@ -155,7 +156,7 @@ def test_restricted_rows_give_the_full_layers_rows() -> None:
     assert sub.num_rows == 4 and sub.num_cols == cols.numel()
     assert int(sub.crow[-1]) == int(rows_mask[edge_index[1]].sum())
     with torch.no_grad():
-        full = layer(x, edge_index, edge_type, csr=csr)
+        full = layer(x, edge_index, edge_type)
         part = layer.forward_rows(x[cols], sub, col_of[rows])
     assert torch.allclose(part, full[rows], atol=1e-5)
 

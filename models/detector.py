@@ -227,6 +227,7 @@ class Detector(BugModel):
         x = x.index_select(0, keep)
         col_of = torch.full((csr.num_rows,), -1, dtype=torch.long, device=x.device)
         for layer, mask in zip(self.layers, masks[1:], strict=True):
+            assert isinstance(layer, (RelationalTransformerLayer, GPSLayer))
             col_of.fill_(-1)
             col_of[keep] = torch.arange(keep.numel(), device=x.device)
             rows = mask.nonzero().flatten()

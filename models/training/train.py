@@ -9,6 +9,10 @@ The dataset directory (``[data] dir``) holds ``vocab.json`` and shards
 (``train/*.pt``, ``valid/*.pt``, ``test/*.pt``, written with
 :func:`codegraph.models.tensorize.save_shard`). Shortcut edges and positional
 encodings are added as the model config asks and cached in ``OUT/cache``.
+``[data] extra_train`` adds more datasets' training splits (built from the same corpus,
+e.g. with other injection seeds), and ``[data] window_shards = N`` streams the training
+units N shards at a time instead of holding them all in memory
+(:mod:`codegraph.models.training.trainset`).
 
 The run is seeded; every ``checkpoint_every`` steps or ``checkpoint_minutes`` minutes
 it writes ``OUT/last.pt`` (model, optimizer, schedule, step, data position, RNG
@@ -57,7 +61,7 @@ from torch.nn.parallel import DistributedDataParallel
 from codegraph.models.detector import BugModel, ModelConfig, build_model, count_parameters, feature_transform
 from codegraph.models.layers.bug_heads import bug_loss
 from codegraph.models.predict import save_checkpoint
-from codegraph.models.tensorize import UnitData, collate, compact
+from codegraph.models.tensorize import UnitData, Vocabulary, collate, compact
 from codegraph.models.training.calibrate import expected_calibration_error, fit_temperatures, merge_logits
 from codegraph.models.training.evaluate import (
     Outcomes,
@@ -70,6 +74,7 @@ from codegraph.models.training.evaluate import (
     shard_files,
     summary,
 )
+from codegraph.models.training.trainset import TrainSet
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 
@@ -83,6 +88,8 @@ DEFAULTS: dict[str, Any] = {
         "valid": "valid",
         "max_train_units": 0,
         "max_valid_units": 0,
+        "extra_train": [],  # more dataset dirs (same vocabulary) whose training splits join the run
+        "window_shards": 0,  # 0: every training unit in memory; N: stream N shards at a time
     },
     "optim": {
         "lr": 1e-3,
@@ -237,6 +244,15 @@ def _warm_cache(args: tuple[Path, str, Any, Path]) -> None:
     load_transformed_shard(shard, split, transform, cache_dir)
 
 
+def warm_cache(files: Sequence[Path], split: str, transform: Any, cache_dir: Path, workers: int) -> None:
+    """Compute the missing transformed shards of ``files`` with ``workers`` processes."""
+    missing = [f for f in files if not cached_shard_path(f, split, transform, cache_dir).is_file()]
+    if workers > 1 and len(missing) > 1:
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(min(workers, len(missing)), mp_context=ctx) as pool:
+            list(pool.map(_warm_cache, [(f, split, transform, cache_dir) for f in missing]))
+
+
 def prepare_split(
     data_dir: Path, split: str, transform: Any, cache_dir: Path, workers: int, limit: int | None = None
 ) -> list[UnitData]:
@@ -248,11 +264,7 @@ def prepare_split(
         raise TrainError(
             f"no shards in {data_dir / split}: build the dataset first (codegraph dataset build)"
         )
-    missing = [f for f in files if not cached_shard_path(f, split, transform, cache_dir).is_file()]
-    if workers > 1 and len(missing) > 1:
-        ctx = get_context("spawn")
-        with ProcessPoolExecutor(min(workers, len(missing)), mp_context=ctx) as pool:
-            list(pool.map(_warm_cache, [(f, split, transform, cache_dir) for f in missing]))
+    warm_cache(files, split, transform, cache_dir, workers)
     out: list[UnitData] = []
     for f in files:
         out += [compact(d) for d in load_transformed_shard(f, split, transform, cache_dir)]
@@ -261,14 +273,32 @@ def prepare_split(
     return out
 
 
-def epoch_batches(
-    sizes: Sequence[int], seed: int, epoch: int, batch_nodes: int, batch_graphs: int
-) -> list[list[int]]:
-    """The shuffled batches of one epoch: a function of (seed, epoch) only, identical on every process."""
-    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    order = torch.randperm(len(sizes), generator=g).tolist()
-    packed = node_budget_batches([sizes[i] for i in order], batch_nodes, batch_graphs)
-    return [[order[i] for i in batch] for batch in packed]
+def training_shards(
+    data_dir: Path, split: str, extra: Sequence[str], vocab: Vocabulary
+) -> list[tuple[Path, str]]:
+    """(shard, split) of the run's training data: ``data_dir``'s split, then each extra dataset's
+    ``train`` split; every extra dataset must share the vocabulary."""
+    shards = [(f, split) for f in shard_files(data_dir, split)]
+    if not shards:
+        raise TrainError(
+            f"no shards in {data_dir / split}: build the dataset first (codegraph dataset build)"
+        )
+    for name in extra:
+        other = Path(name)
+        try:
+            theirs = dataset_vocabulary(other)
+        except (FileNotFoundError, ValueError) as exc:
+            raise TrainError(f"data.extra_train: {exc}") from None
+        if theirs.fingerprint() != vocab.fingerprint():
+            raise TrainError(
+                f"data.extra_train: {other} has another vocabulary than {data_dir}"
+                " (build it from the same corpus)"
+            )
+        files = shard_files(other, "train")
+        if not files:
+            raise TrainError(f"data.extra_train: no shards in {other / 'train'}")
+        shards += [(f, "train") for f in files]
+    return shards
 
 
 # -- the run ----------------------------------------------------------------------------------------------
@@ -326,23 +356,29 @@ class Trainer:
         transform = feature_transform(self.model_config)
         workers = int(self.train_cfg["prepare_workers"]) or (os.cpu_count() or 1)
         cache = out / "cache"
-        splits: dict[str, list[UnitData]] = {}
+        shards = training_shards(
+            self.data_dir, str(data_cfg["train"]), list(data_cfg["extra_train"]), self.vocab
+        )
+        self.valid_data: list[UnitData] = []
         for turn in (0, 1):  # the main process fills the cache first, the others then read it
             if (turn == 0) == self.dist.main:
-                for name in ("train", "valid"):
-                    limit = int(data_cfg["max_valid_units" if name == "valid" else "max_train_units"])
-                    split = str(data_cfg[name])
-                    try:
-                        splits[name] = prepare_split(
-                            self.data_dir, split, transform, cache, workers, limit or None
-                        )
-                    except TrainError:
-                        if name == "train":
-                            raise
-                        splits[name] = []
+                for split in sorted({sp for _, sp in shards}):
+                    warm_cache([f for f, sp in shards if sp == split], split, transform, cache, workers)
+                self.train_set = TrainSet(
+                    shards,
+                    transform,
+                    cache,
+                    limit=int(data_cfg["max_train_units"]) or None,
+                    window=int(data_cfg["window_shards"]),
+                )
+                limit = int(data_cfg["max_valid_units"]) or None
+                try:
+                    self.valid_data = prepare_split(
+                        self.data_dir, str(data_cfg["valid"]), transform, cache, workers, limit
+                    )
+                except TrainError:
+                    self.valid_data = []
             self.dist.barrier()
-        self.train_data, self.valid_data = splits["train"], splits["valid"]
-        self.sizes = [int(d.num_nodes or 0) for d in self.train_data]
 
         torch.manual_seed(self.seed)  # identical initial weights in every process
         self.model = build_model(self.model_config).to(self.dist.device)
@@ -524,15 +560,16 @@ class Trainer:
         with Progress(*columns, console=self.console, disable=self.quiet or not self.dist.main) as progress:
             task = progress.add_task("train", total=self.total_steps, completed=self.step, status="")
             while self.step < stop_at:
-                plan = epoch_batches(self.sizes, self.seed, self.epoch, bn, bg)
+                plan = self.train_set.epoch_plan(self.seed, self.epoch, bn, bg)
                 usable = len(plan) - len(plan) % self.dist.world
                 mine = plan[self.dist.rank : usable : self.dist.world]
                 if not mine:
                     raise TrainError("the training split is smaller than one batch per process")
                 stop = False
                 while self.pos < len(mine) and not stop:
-                    idx = mine[self.pos]
-                    batch = collate([self.train_data[i] for i in idx]).to(self.dist.device)
+                    window, idx = mine[self.pos]
+                    units = self.train_set.units(self.seed, self.epoch, window)
+                    batch = collate([units[i] for i in idx]).to(self.dist.device)
                     logits = self.net(batch)
                     loss, parts = bug_loss(logits, batch.y_loc, batch.y_rep)
                     self.optimizer.zero_grad(set_to_none=True)
@@ -680,7 +717,7 @@ def run(
             (out / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
             trainer.console.print(
                 f"{trainer.model_config.kind}: {count_parameters(trainer.model):,} parameters, "
-                f"{len(trainer.train_data)} training / {len(trainer.valid_data)} validation units, "
+                f"{len(trainer.train_set)} training / {len(trainer.valid_data)} validation units, "
                 f"{trainer.dist.world} process(es) on {trainer.dist.device}"
             )
         finished = trainer.fit(max_steps, max_minutes)

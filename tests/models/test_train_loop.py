@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from codegraph.models.predict import load_checkpoint, load_predictor
-from codegraph.models.training import evaluate, train
+from codegraph.models.training import evaluate, train, trainset
 
 sys.path.insert(0, str(Path(__file__).parent))
 from toy_units import toy_unit, write_dataset
@@ -48,9 +48,9 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
 
 def test_epoch_batches_are_deterministic_and_cover_the_data() -> None:
     sizes = [30, 50, 10, 200, 40, 40, 5, 60]
-    a = train.epoch_batches(sizes, seed=1, epoch=0, batch_nodes=100, batch_graphs=3)
-    assert a == train.epoch_batches(sizes, seed=1, epoch=0, batch_nodes=100, batch_graphs=3)
-    assert a != train.epoch_batches(sizes, seed=1, epoch=1, batch_nodes=100, batch_graphs=3)
+    a = trainset.epoch_batches(sizes, seed=1, epoch=0, batch_nodes=100, batch_graphs=3)
+    assert a == trainset.epoch_batches(sizes, seed=1, epoch=0, batch_nodes=100, batch_graphs=3)
+    assert a != trainset.epoch_batches(sizes, seed=1, epoch=1, batch_nodes=100, batch_graphs=3)
     assert sorted(i for b in a for i in b) == list(range(len(sizes)))
     for b in a:
         assert len(b) <= 3 and (len(b) == 1 or sum(sizes[i] for i in b) <= 100)

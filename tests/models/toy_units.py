@@ -201,21 +201,24 @@ def toy_vocab(units: list[AnalysisUnit] | None = None) -> Vocabulary:
     return Vocabulary.build(base + (units or []))
 
 
-def write_dataset(root: Path, units_per_split: int = 24, seed: int = 0) -> Vocabulary:
-    """A dataset directory as the dataset builder writes it: vocab.json + {train,valid,test}/*.pt."""
+def write_dataset(
+    root: Path, units_per_split: int = 24, seed: int = 0, vocab: Vocabulary | None = None, shards: int = 2
+) -> Vocabulary:
+    """A dataset directory as the dataset builder writes it: vocab.json + {train,valid,test}/*.pt
+    (the vocabulary of its own training units unless ``vocab`` is given)."""
     rng = random.Random(seed)
     labels = [(-1, -1), (0, 0), (1, 1), (2, 0), (3, 1)]
     splits = {
         name: [far_task_unit(rng) if i % 2 else toy_unit(*rng.choice(labels)) for i in range(units_per_split)]
         for name in ("train", "valid", "test")
     }
-    vocab = toy_vocab(splits["train"])
+    vocab = vocab or toy_vocab(splits["train"])
     vocab.save(root / "vocab.json")
     for name, units in splits.items():
         data = [tensorize(u, vocab) for u in units]
-        half = len(data) // 2
-        save_shard(data[:half], root / name / "shard-00000.pt")
-        save_shard(data[half:], root / name / "shard-00001.pt")
+        step = -(-len(data) // shards)
+        for k in range(shards):
+            save_shard(data[k * step : (k + 1) * step], root / name / f"shard-{k:05d}.pt")
     return vocab
 
 

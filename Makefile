@@ -45,7 +45,7 @@ train: $(STAMP)
 		--data data/dataset-full --split test --out models/weights/EVAL.md
 
 # the GGNN baseline that EVAL.md compares with (run before `make train` to have it in EVAL.md);
-# STEPS sets its budget (the shipped comparison: 4000)
+# STEPS sets its budget (the shipped comparison: 10000, the detector's)
 STEPS ?= 10000
 train-baseline: $(STAMP)
 	$(BIN)/codegraph train --config models/training/shipped.toml --resume --set model.kind=baseline \

@@ -7,6 +7,9 @@ step) followed by dropout:
 
     h^(l+1) = Dropout(GRUCell(mean_{j -> i} W_t h_j^(l), h_i^(l)))
 
+Without gradients, only the graph nodes the heads read (and, going backwards, their
+in-neighbours) are computed, as in the detector.
+
 Embeddings, positional encodings (if enabled in the config) and the localisation /
 repair heads are shared with :class:`~codegraph.models.detector.Detector` via
 :class:`~codegraph.models.detector.BugModel`.
@@ -14,10 +17,12 @@ repair heads are shared with :class:`~codegraph.models.detector.Detector` via
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from codegraph.models.detector import BugModel, ModelConfig
 from codegraph.models.layers.gated_graph_conv import GatedGraphConv
+from codegraph.models.layers.relational_attention import EdgeCSR
 from codegraph.models.tensorize import NUM_EDGE_TYPES
 
 
@@ -34,6 +39,8 @@ class Baseline(BugModel):
     def encode(
         self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor, needed: Tensor | None = None
     ) -> Tensor:
+        if not torch.is_grad_enabled() and not self.training and needed is not None and bool(needed.any()):
+            return self._encode_needed(x, EdgeCSR.build(edge_index, edge_type, x.size(0)), needed)
         for layer in self.layers:
             x = self.dropout(layer(x, edge_index, edge_type, batch))
         return x

@@ -15,7 +15,7 @@ build tensors themselves.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, Protocol, cast
 
 import torch
 from torch import Tensor, nn
@@ -99,8 +99,16 @@ def feature_transform(config: ModelConfig) -> Compose:
     )
 
 
+class RowLayer(Protocol):
+    """A layer with an inference path for a subset of destination rows (see ``_encode_needed``)."""
+
+    def forward_rows(self, x: Tensor, csr: EdgeCSR, rows: Tensor) -> Tensor: ...
+
+
 class BugModel(nn.Module):
     """Embeddings -> ``encode`` (the layer stack, subclass-specific) -> LayerNorm -> shared bug heads."""
+
+    layers: nn.ModuleList  # set by each subclass
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -139,6 +147,33 @@ class BugModel(nn.Module):
             data.x_type, data.x_sub, getattr(data, "rw_pe", None), getattr(data, "lap_pe", None), batch
         )
         return self.final_norm(self.encode(x, data.edge_index, data.edge_type, batch, needed))
+
+    def _encode_needed(self, x: Tensor, csr: EdgeCSR, needed: Tensor) -> Tensor:
+        """Inference: layer l updates only the graph nodes that later layers (or the heads) read.
+
+        Every layer of ``self.layers`` has ``forward_rows(x, csr, rows)`` (its eval-mode output at
+        the destinations of a restricted CSR).
+
+        Going backwards from ``needed``, the input of each layer must hold the sources of
+        the edges into its output nodes; everything else is never computed. The rows of
+        ``needed`` equal those of the full computation; the other rows are zero.
+        """
+        masks = [needed]
+        for _ in self.layers:
+            masks.append(csr.sources_of(masks[-1]))
+        masks.reverse()  # masks[0]: the first layer's input, masks[l + 1]: layer l's output
+        keep = masks[0].nonzero().flatten()
+        x = x.index_select(0, keep)
+        col_of = torch.full((csr.num_rows,), -1, dtype=torch.long, device=x.device)
+        for layer, mask in zip(self.layers, masks[1:], strict=True):
+            col_of.fill_(-1)
+            col_of[keep] = torch.arange(keep.numel(), device=x.device)
+            rows = mask.nonzero().flatten()
+            x = cast(RowLayer, layer).forward_rows(x, csr.restrict(rows, col_of), col_of[rows])
+            keep = rows
+        out = x.new_zeros(csr.num_rows, x.size(1))
+        out[keep] = x
+        return out
 
     @staticmethod
     def read_by_heads(data: Data) -> Tensor:
@@ -211,31 +246,6 @@ class Detector(BugModel):
         for layer in self.layers:
             x = layer(x, edge_index, edge_type, batch)
         return x
-
-    def _encode_needed(self, x: Tensor, csr: EdgeCSR, needed: Tensor) -> Tensor:
-        """Inference: layer l updates only the graph nodes that later layers (or the heads) read.
-
-        Going backwards from ``needed``, the input of each layer must hold the sources of
-        the edges into its output nodes; everything else is never computed. The rows of
-        ``needed`` equal those of the full computation; the other rows are zero.
-        """
-        masks = [needed]
-        for _ in self.layers:
-            masks.append(csr.sources_of(masks[-1]))
-        masks.reverse()  # masks[0]: the first layer's input, masks[l + 1]: layer l's output
-        keep = masks[0].nonzero().flatten()
-        x = x.index_select(0, keep)
-        col_of = torch.full((csr.num_rows,), -1, dtype=torch.long, device=x.device)
-        for layer, mask in zip(self.layers, masks[1:], strict=True):
-            assert isinstance(layer, (RelationalTransformerLayer, GPSLayer))
-            col_of.fill_(-1)
-            col_of[keep] = torch.arange(keep.numel(), device=x.device)
-            rows = mask.nonzero().flatten()
-            x = layer.forward_rows(x, csr.restrict(rows, col_of), col_of[rows])
-            keep = rows
-        out = x.new_zeros(csr.num_rows, x.size(1))
-        out[keep] = x
-        return out
 
 
 def build_model(config: ModelConfig) -> BugModel:

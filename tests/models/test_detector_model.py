@@ -168,12 +168,14 @@ def test_tiny_model_learns_a_far_away_task(kind: str, one_thread: None) -> None:
     assert (fix == test_batch.y_rep[buggy]).float().mean() >= 0.9
 
 
-@pytest.mark.parametrize("local_mp", [False, True])
-def test_inference_computes_only_what_the_heads_read_and_changes_nothing(local_mp: bool) -> None:
-    """Without gradients the detector skips graph nodes no later layer or head reads
+@pytest.mark.parametrize(
+    ("kind", "local_mp"), [("transformer", False), ("transformer", True), ("baseline", False)]
+)
+def test_inference_computes_only_what_the_heads_read_and_changes_nothing(kind: str, local_mp: bool) -> None:
+    """Without gradients the model skips graph nodes no later layer or head reads
     (here the context function of every toy unit); the scores are those of the full stack,
-    for attention blocks and for GPS blocks."""
-    model, vocab, tf = make(layers=3, local_mp=local_mp)
+    for attention blocks, GPS blocks and the GGNN baseline."""
+    model, vocab, tf = make(kind, layers=3, local_mp=local_mp)
     model.eval()
     batch = batch_of([toy_unit(), toy_unit(bug=1, fix=0), far_task_unit(random.Random(3))], vocab, tf)
     needed = model.read_by_heads(batch)

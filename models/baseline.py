@@ -17,7 +17,6 @@ repair heads are shared with :class:`~codegraph.models.detector.Detector` via
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from codegraph.models.detector import BugModel, ModelConfig
@@ -39,7 +38,7 @@ class Baseline(BugModel):
     def encode(
         self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor, needed: Tensor | None = None
     ) -> Tensor:
-        if not torch.is_grad_enabled() and not self.training and needed is not None and bool(needed.any()):
+        if needed is not None and self._prunes(needed):
             return self._encode_needed(x, EdgeCSR.build(edge_index, edge_type, x.size(0)), needed)
         for layer in self.layers:
             x = self.dropout(layer(x, edge_index, edge_type, batch))

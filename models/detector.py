@@ -148,6 +148,10 @@ class BugModel(nn.Module):
         )
         return self.final_norm(self.encode(x, data.edge_index, data.edge_type, batch, needed))
 
+    def _prunes(self, needed: Tensor) -> bool:
+        """Whether this forward pass computes only ``needed`` (inference, a non-empty mask)."""
+        return not torch.is_grad_enabled() and not self.training and bool(needed.any())
+
     def _encode_needed(self, x: Tensor, csr: EdgeCSR, needed: Tensor) -> Tensor:
         """Inference: layer l updates only the graph nodes that later layers (or the heads) read.
 
@@ -238,7 +242,7 @@ class Detector(BugModel):
     ) -> Tensor:
         if not torch.is_grad_enabled():
             csr = EdgeCSR.build(edge_index, edge_type, x.size(0))  # the inference path, shared by layers
-            if needed is not None and not self.training and bool(needed.any()):
+            if needed is not None and self._prunes(needed):
                 return self._encode_needed(x, csr, needed)
             for layer in self.layers:
                 x = layer(x, edge_index, edge_type, batch, csr)

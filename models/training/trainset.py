@@ -86,9 +86,7 @@ class TrainSet:
 
     # -- sizes, kept between runs of the same cache ----------------------------------------------
     def _stamp(self, path: Path, split: str) -> str:
-        if self.transform is None:
-            st = path.stat()
-            return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        """The shard's cache name: keyed on the shard file and the transform."""
         return cached_shard_path(path, split, self.transform, self.cache_dir).name
 
     def _sizes_file(self) -> Path:

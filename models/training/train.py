@@ -419,12 +419,14 @@ class Trainer:
         return self.out / "best.pt"
 
     def save_last(self) -> None:
-        rng = torch.get_rng_state()
-        states = [rng]
+        # each process's generators: the CPU's, and the GPU's that draws dropout masks and
+        # sign flips for tensors on it
+        device = self.dist.device
+        mine = (torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None)
+        states: list[Any] = [mine]
         if self.dist.world > 1:
-            gathered: list[Any] = [None] * self.dist.world
-            dist.all_gather_object(gathered, rng)
-            states = gathered
+            states = [None] * self.dist.world
+            dist.all_gather_object(states, mine)
         if self.dist.main:
             _atomic_save(
                 {
@@ -437,7 +439,8 @@ class Trainer:
                     "model": self.model.state_dict(),
                     "optimizer": self.optimizer.state_dict(),
                     "scheduler": self.scheduler.state_dict(),
-                    "rng": states,
+                    "rng": [cpu for cpu, _ in states],
+                    "cuda_rng": [gpu for _, gpu in states],
                     "model_config": self.model_config.to_dict(),
                     "vocab_sha256": self.vocab.fingerprint(),
                 },
@@ -463,6 +466,9 @@ class Trainer:
         self.step, self.epoch, self.pos = int(state["step"]), int(state["epoch"]), int(state["pos"])
         self.best = {k: float(v) for k, v in state["best"].items()}
         torch.set_rng_state(state["rng"][self.dist.rank].cpu())
+        cuda_rng = state.get("cuda_rng", [None] * self.dist.world)[self.dist.rank]
+        if self.dist.device.type == "cuda" and cuda_rng is not None:
+            torch.cuda.set_rng_state(cuda_rng.cpu(), self.dist.device)
         return True
 
     # -- validation -------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
@@ -246,6 +247,35 @@ def summary(o: Outcomes) -> dict[str, float]:
     }
 
 
+def paired_difference(
+    a: Tensor, b: Tensor, reps: int = 10_000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
+    """Rate of ``a`` minus rate of ``b`` over the same units (booleans per unit), with a
+    paired bootstrap interval: units are resampled with replacement, so what the two
+    models got right on the same unit moves together. Each unit's difference is -1, 0 or
+    1, so a resample is a multinomial draw of those three counts (exact, and cheap for any
+    number of units). NaNs for no units."""
+    n = int(a.numel())
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    d = a.long() - b.long()
+    p = np.array([float((d == v).sum()) for v in (-1, 0, 1)]) / n
+    draws = np.random.default_rng(seed).multinomial(n, p, size=reps)  # [reps, 3] counts
+    means = (draws[:, 2] - draws[:, 0]) / n
+    tail = (1.0 - level) / 2
+    lo, hi = (float(x) for x in np.quantile(means, [tail, 1.0 - tail]))
+    return float(d.double().mean()), lo, hi
+
+
+def _pts(diff: tuple[float, float, float]) -> str:
+    """A paired difference in percentage points with its interval; * where it excludes 0."""
+    mid, lo, hi = (100.0 * x for x in diff)
+    if mid != mid:
+        return "-"
+    star = "*" if lo > 0 or hi < 0 else ""
+    return f"{mid:+.1f} [{lo:+.1f}, {hi:+.1f}]{star}"
+
+
 def precision_recall(o: Outcomes, thresholds: Sequence[float] = THRESHOLDS) -> list[dict[str, float]]:
     rows = []
     buggy = int(o.is_bug.sum())
@@ -354,14 +384,31 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(_pct(sums[n][key]) for n in names) + " |")
     ece = [expected_calibration_error(o.confidence.tolist(), o.top_ok.tolist()) for o in results.values()]
     lines.append("| calibration error (confidence ECE) | " + " | ".join(f"{e:.3f}" for e in ece) + " |")
+    paired = len(names) == 2
+    if paired:
+        a, b = results[names[0]], results[names[1]]
+        if len(a) != len(b) or not torch.equal(a.is_bug, b.is_bug):
+            raise ValueError("the two models were evaluated on different units")
+        clean = ~a.is_bug
+        lines += [
+            "",
+            f"Paired differences, {names[0]} minus {names[1]}, in percentage points over the same",
+            "units, with 95% bootstrap intervals (units resampled; * where the interval excludes 0):",
+            "",
+            f"- no-bug accuracy: {_pts(paired_difference(a.said_no_bug[clean], b.said_no_bug[clean]))}",
+            f"- joint accuracy: {_pts(paired_difference(a.joint_ok[a.is_bug], b.joint_ok[a.is_bug]))}",
+            f"- overall accuracy: {_pts(paired_difference(a.joint_ok, b.joint_ok))}",
+        ]
 
     def breakdown(title: str, groups: list[tuple[str, Tensor]], what: str) -> None:
         lines.extend(["", f"## {title}", ""])
         head = f"| {what} | units | " + " | ".join(
             f"{metric} {n}" for metric in ("localisation", "repair", "joint") for n in names
         )
+        if paired:
+            head += f" | joint {names[0]} − {names[1]} (95% CI)"
         lines.append(head + " |")
-        lines.append("|---|---:|" + "---:|" * (3 * len(names)))
+        lines.append("|---|---:|" + "---:|" * (3 * len(names) + int(paired)))
         for label, mask in groups:
             count = int(mask.sum())
             if not count:
@@ -370,6 +417,8 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
             for metric in ("localisation", "repair", "joint"):
                 for n in names:
                     cells.append(_pct(summary(results[n].select(mask))[metric]))
+            if paired:
+                cells.append(_pts(paired_difference(a.joint_ok[mask], b.joint_ok[mask])))
             lines.append(f"| {label} | {count} | " + " | ".join(cells) + " |")
 
     rule_names = _rule_names()

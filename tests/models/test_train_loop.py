@@ -97,6 +97,8 @@ def test_train_resume_export_and_evaluate(dataset: Path, tmp_path: Path) -> None
     for heading in ("## Overall", "## Per rule", "## By distance in graph hops", "## By distance in lines"):
         assert heading in text
     assert "| detector | baseline |" in text and "CG001" in text and "| 0.5 |" in text
+    assert "Paired differences, detector minus baseline" in text
+    assert "| joint detector − baseline (95% CI) |" in text
     data = json.loads(numbers.read_text())
     assert data["detector"]["summary"]["units"] == 24
     assert 0 <= data["baseline"]["summary"]["accuracy"] <= 1
@@ -131,3 +133,29 @@ def test_outcomes_count_the_right_things(dataset: Path) -> None:
     assert torch.all(o.confidence < 1e-10)
     rows = evaluate.precision_recall(o)
     assert rows[0]["flagged"] == 0 and rows[0]["recall"] == 0.0
+
+
+def test_paired_difference_and_its_interval() -> None:
+    same = torch.tensor([True, False] * 50)
+    assert evaluate.paired_difference(same, same) == (0.0, 0.0, 0.0)
+    right, wrong = torch.ones(40, dtype=torch.bool), torch.zeros(40, dtype=torch.bool)
+    assert evaluate.paired_difference(right, wrong) == (1.0, 1.0, 1.0)
+    assert all(x != x for x in evaluate.paired_difference(right[:0], wrong[:0]))
+
+    g = torch.Generator().manual_seed(0)
+    b = torch.rand(4000, generator=g) < 0.5
+    a = b.clone()
+    a[:300] = True  # a is also right on the units b got wrong among the first 300
+    diff, lo, hi = evaluate.paired_difference(a, b)
+    assert diff == pytest.approx(float(a.float().mean() - b.float().mean()))
+    assert 0 < lo < diff < hi
+    # the interval is the normal one for the mean of the per-unit differences
+    d = (a.long() - b.long()).double()
+    half = 1.96 * float(d.std() / len(d) ** 0.5)
+    assert (hi - lo) / 2 == pytest.approx(half, rel=0.1)
+    assert evaluate._pts((diff, lo, hi)).endswith("*")
+
+    # two unrelated coin flips: no difference can be claimed
+    x, y = torch.rand(300, generator=g) < 0.5, torch.rand(300, generator=g) < 0.5
+    mid, lo, hi = evaluate.paired_difference(x, y)
+    assert lo < 0 < hi and not evaluate._pts((mid, lo, hi)).endswith("*")

@@ -3,6 +3,11 @@
     codegraph eval --checkpoint models/weights/detector --baseline runs/baseline/detector \\
         --split test --out models/weights/EVAL.md
     codegraph eval --config models/training/default.toml     # paths from the training config
+    codegraph eval --checkpoint A --baseline B --data data/dataset-full --data data/test-seed1
+                                                  # the test split of two builds, one report
+
+With a baseline, each comparison also gives the paired difference (same units) with a
+95% bootstrap interval, so a win can be told from sampling noise.
 
 Metrics, each overall, per rule (buggy units), and per distance bucket (``hops`` and
 ``lines`` recorded by the dataset builder):
@@ -334,6 +339,10 @@ def node_budget_batches(sizes: Sequence[int], batch_nodes: int, batch_graphs: in
     return batches
 
 
+#: per-unit labels two evaluations of one dataset share, unit by unit
+ALIGNED = ("is_bug", "has_fix", "rule", "hops", "lines")
+
+
 # -- report ---------------------------------------------------------------------------------------
 def _pct(x: float) -> str:
     return "–" if x != x else f"{100 * x:.1f}%"
@@ -387,7 +396,8 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
     paired = len(names) == 2
     if paired:
         a, b = results[names[0]], results[names[1]]
-        if len(a) != len(b) or not torch.equal(a.is_bug, b.is_bug):
+        same = len(a) == len(b) and all(torch.equal(a.__dict__[k], b.__dict__[k]) for k in ALIGNED)
+        if not same:
             raise ValueError("the two models were evaluated on different units")
         clean = ~a.is_bug
         lines += [
@@ -468,7 +478,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="the detector checkpoint (NAME, NAME.safetensors or NAME.json)")
     p.add_argument("--baseline", help="a second checkpoint reported beside the first")
     p.add_argument("--config", help="training config: supplies the dataset and checkpoint paths")
-    p.add_argument("--data", help="dataset directory (default: from --config or the checkpoint metadata)")
+    p.add_argument(
+        "--data",
+        action="append",
+        help="dataset directory (default: from --config or the checkpoint metadata); repeat it to "
+        "evaluate on the same split of several builds (e.g. other injection seeds, same vocabulary)",
+    )
     p.add_argument("--split", default="test", help="dataset split (default: test)")
     p.add_argument("--out", help="markdown report path (default: print to stdout)")
     p.add_argument("--json", help="also write the numbers as JSON here")
@@ -506,27 +521,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelError as exc:
         print(f"codegraph eval: {exc}", file=sys.stderr)
         return 2
-    data_dir = args.data or cfg.get("data", {}).get("dir") or models["detector"][3].get("data_dir")
-    if not data_dir:
+    default_dir = cfg.get("data", {}).get("dir") or models["detector"][3].get("data_dir")
+    data_dirs: list[str] = args.data or ([default_dir] if default_dir else [])
+    if not data_dirs:
         print("codegraph eval: no dataset directory (give --data)", file=sys.stderr)
         return 2
     results: dict[str, Outcomes] = {}
     described = []
     try:
-        ds_vocab = dataset_vocabulary(data_dir)
-        for label, (model, vocab, config, meta) in models.items():
-            if vocab.fingerprint() != ds_vocab.fingerprint():
-                print(
-                    f"codegraph eval: the {label} checkpoint's vocabulary differs from {data_dir}/vocab.json",
-                    file=sys.stderr,
-                )
-                return 2
+        for data_dir in data_dirs:
+            fingerprint = dataset_vocabulary(data_dir).fingerprint()
+            for label, (_, vocab, _, _) in models.items():
+                if vocab.fingerprint() != fingerprint:
+                    print(
+                        f"codegraph eval: the {label} checkpoint's vocabulary differs from "
+                        f"{data_dir}/vocab.json",
+                        file=sys.stderr,
+                    )
+                    return 2
+        for label, (model, _, config, meta) in models.items():
             start = time.perf_counter()
-            data = load_split(data_dir, args.split, feature_transform(config), limit=args.max_units)
             temp = meta.get("temperature", {})
-            results[label], _ = run_model(
-                model, data, t_loc=temp.get("location", 1.0), t_rep=temp.get("repair", 1.0)
-            )
+            t_loc, t_rep = temp.get("location", 1.0), temp.get("repair", 1.0)
+            parts = []
+            left = args.max_units
+            for data_dir in data_dirs:  # one build in memory at a time
+                if left is not None and left <= 0:
+                    break
+                data = load_split(data_dir, args.split, feature_transform(config), limit=left)
+                left = None if left is None else left - len(data)
+                part, _ = run_model(model, data, t_loc=t_loc, t_rep=t_rep)
+                parts.append(part)
+                del data
+            results[label] = Outcomes.cat(parts)
             seconds = time.perf_counter() - start
             described.append(
                 f"{label} = `{meta.get('name')}` ({config.kind}, {meta.get('steps_trained', '?')} training "
@@ -537,7 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     info = {
         "split": args.split,
-        "dataset": f"`{data_dir}`",
+        "dataset": ", ".join(f"`{d}`" for d in data_dirs),
         "models": "; ".join(described),
         "date": time.strftime("%Y-%m-%d"),
     }

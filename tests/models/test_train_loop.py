@@ -101,6 +101,14 @@ def test_train_resume_export_and_evaluate(dataset: Path, tmp_path: Path) -> None
     assert "| joint detector − baseline (95% CI) |" in text
     data = json.loads(numbers.read_text())
     assert data["detector"]["summary"]["units"] == 24
+    # the same split of two builds (here one build twice): twice the units, the same rates
+    twice = tmp_path / "twice.json"
+    args = ["--checkpoint", str(straight / "detector"), "--baseline", str(base / "detector")]
+    args += ["--data", str(dataset), "--data", str(dataset), "--out", str(tmp_path / "E2.md")]
+    assert evaluate.main([*args, "--json", str(twice)]) == 0
+    doubled = json.loads(twice.read_text())["detector"]["summary"]
+    assert doubled["units"] == 48 and doubled["joint"] == data["detector"]["summary"]["joint"]
+    assert f"`{dataset}`, `{dataset}`" in (tmp_path / "E2.md").read_text()
     assert 0 <= data["baseline"]["summary"]["accuracy"] <= 1
 
 

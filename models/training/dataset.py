@@ -703,12 +703,24 @@ def build_dataset(
     *,
     jobs: int = 2,
     splits: Sequence[str] = SPLITS,
+    vocab_from: Path | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    """Build (or resume) the dataset in ``out``; returns the manifest (also written to ``out``)."""
+    """Build (or resume) the dataset in ``out``; returns the manifest (also written to ``out``).
+
+    ``vocab_from`` (a ``vocab.json`` or a dataset directory holding one) gives the
+    vocabulary instead of building it, so more builds (other injection seeds, more test
+    units) can be read by models trained on the first one."""
     from codegraph.models.tensorize import Vocabulary
 
     console = console or Console(stderr=True)
+    given = None
+    if vocab_from is not None:
+        source = vocab_from / VOCAB_NAME if vocab_from.is_dir() else vocab_from
+        try:
+            given = Vocabulary.load(source)
+        except (OSError, ValueError, KeyError) as exc:
+            raise DatasetError(f"cannot read the vocabulary {source}: {exc}") from exc
     started = time.monotonic()
     entries = corpus_entries(corpus)
     by_split = split_packages(entries)
@@ -719,6 +731,10 @@ def build_dataset(
     out.mkdir(parents=True, exist_ok=True)
     vocab_path = out / VOCAB_NAME
     digest = corpus_digest(entries)
+    if given is not None:
+        if vocab_path.is_file() and Vocabulary.load(vocab_path).fingerprint() != given.fingerprint():
+            raise DatasetError(f"{vocab_path} is another vocabulary than {vocab_from}: use a new --out")
+        given.save(vocab_path)
     with _progress(console) as progress:
         if vocab_path.is_file():
             vocab = Vocabulary.load(vocab_path)
@@ -888,6 +904,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--no-encodings", action="store_true", help="store no positional encodings / shortcuts"
     )
+    build.add_argument(
+        "--vocab",
+        type=Path,
+        default=None,
+        help="use this vocabulary (a vocab.json or a dataset directory) instead of building one",
+    )
     build.add_argument("--rw-k", type=int, default=8)
     build.add_argument("--lap-k", type=int, default=8)
     stats = sub.add_parser("stats", help="print the dataset's figures")
@@ -917,7 +939,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         try:
             manifest = build_dataset(
-                args.corpus, args.out, params, jobs=max(1, args.jobs), splits=args.splits
+                args.corpus,
+                args.out,
+                params,
+                jobs=max(1, args.jobs),
+                splits=args.splits,
+                vocab_from=args.vocab,
             )
         except (DatasetError, CorpusError) as exc:
             console.print(f"[red]error:[/] {exc}")

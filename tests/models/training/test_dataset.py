@@ -131,6 +131,26 @@ def test_build_is_deterministic_and_split_by_package(tmp_path: Path, corpus: Pat
     assert other["key"] != first["key"]
 
 
+def test_another_seed_with_the_first_builds_vocabulary(tmp_path: Path, corpus: Path) -> None:
+    """`--vocab`: a test split of another injection seed that models of the first build read."""
+    first = build_dataset(corpus, tmp_path / "a", FAST, jobs=1, console=quiet(), splits=["train"])
+    seed1 = BuildParams(**{**FAST.__dict__, "seed": 1})
+    other = build_dataset(
+        corpus, tmp_path / "b", seed1, jobs=1, console=quiet(), splits=["test"], vocab_from=tmp_path / "a"
+    )
+    assert other["vocab_fingerprint"] == first["vocab_fingerprint"] and other["splits"]["test"]["samples"] > 0
+    # a directory that already holds another vocabulary is refused, and left as it was
+    (tmp_path / "c").mkdir()
+    stranger = json.loads((tmp_path / "a" / "vocab.json").read_text())
+    stranger["subtokens"].append("zzz_extra")
+    (tmp_path / "c" / "vocab.json").write_text(json.dumps(stranger))
+    with pytest.raises(DatasetError, match="another vocabulary"):
+        build_dataset(corpus, tmp_path / "c", seed1, jobs=1, console=quiet(), vocab_from=tmp_path / "a")
+    assert json.loads((tmp_path / "c" / "vocab.json").read_text()) == stranger
+    with pytest.raises(DatasetError, match="cannot read the vocabulary"):
+        build_dataset(corpus, tmp_path / "d", seed1, jobs=1, console=quiet(), vocab_from=tmp_path / "nowhere")
+
+
 def test_a_package_in_two_splits_is_refused() -> None:
     def entry(package: str, split: str, rel: str) -> CorpusEntry:
         return CorpusEntry(package, "1", split, f"{package}/{rel}", "0" * 64, 3)

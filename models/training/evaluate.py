@@ -396,7 +396,7 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
     paired = len(names) == 2
     if paired:
         a, b = results[names[0]], results[names[1]]
-        same = len(a) == len(b) and all(torch.equal(a.__dict__[k], b.__dict__[k]) for k in ALIGNED)
+        same = len(a) == len(b) and all(torch.equal(getattr(a, k), getattr(b, k)) for k in ALIGNED)
         if not same:
             raise ValueError("the two models were evaluated on different units")
         clean = ~a.is_bug

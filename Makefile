@@ -57,9 +57,9 @@ testsets: $(STAMP)
 			--vocab data/dataset-full --jobs 2 || exit 1; \
 	done
 
-# the GGNN baseline that EVAL.md compares with (after the datasets of `make train`, before its
-# eval step to have it in EVAL.md; about 65 minutes on 1 thread);
-# STEPS sets its budget (the shipped comparison: 10000, the detector's)
+# the GGNN baseline with the detector's inputs and budget: both training builds of `make train`,
+# the same steps (run it after the datasets of `make train`, before its eval step to have it in
+# EVAL.md; about 65 minutes on 1 thread); STEPS sets its budget (the detector's: 10000)
 STEPS ?= 10000
 train-baseline: $(STAMP)
 	$(BIN)/codegraph train --config models/training/shipped.toml --resume --set model.kind=baseline \

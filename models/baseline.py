@@ -41,5 +41,8 @@ class Baseline(BugModel):
         if needed is not None and self._prunes(needed):
             return self._encode_needed(x, EdgeCSR.build(edge_index, edge_type, x.size(0)), needed)
         for layer in self.layers:
-            x = self.dropout(layer(x, edge_index, edge_type, batch))
+            x = self.after_layer(layer(x, edge_index, edge_type, batch))
         return x
+
+    def after_layer(self, x: Tensor) -> Tensor:
+        return self.dropout(x)

@@ -109,6 +109,9 @@ class BugModel(nn.Module):
     """Embeddings -> ``encode`` (the layer stack, subclass-specific) -> LayerNorm -> shared bug heads."""
 
     layers: nn.ModuleList  # set by each subclass
+    #: training computes only what the loss reads (see ``_encode_needed``): the same function
+    #: and gradients, about a third of the layer work; set by ``codegraph train`` (train.prune)
+    prune_training: bool = False
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -149,14 +152,17 @@ class BugModel(nn.Module):
         return self.final_norm(self.encode(x, data.edge_index, data.edge_type, batch, needed))
 
     def _prunes(self, needed: Tensor) -> bool:
-        """Whether this forward pass computes only ``needed`` (inference, a non-empty mask)."""
-        return not torch.is_grad_enabled() and not self.training and bool(needed.any())
+        """Whether this forward pass computes only ``needed`` (a non-empty mask; in training
+        only when ``prune_training`` is set)."""
+        if torch.is_grad_enabled() or self.training:
+            return self.prune_training and bool(needed.any())
+        return bool(needed.any())
 
     def _encode_needed(self, x: Tensor, csr: EdgeCSR, needed: Tensor) -> Tensor:
         """Inference: layer l updates only the graph nodes that later layers (or the heads) read.
 
-        Every layer of ``self.layers`` has ``forward_rows(x, csr, rows)`` (its eval-mode output at
-        the destinations of a restricted CSR).
+        Every layer of ``self.layers`` has ``forward_rows(x, csr, rows)`` (its output at the
+        destinations of a restricted CSR, differentiable in training mode).
 
         Going backwards from ``needed``, the input of each layer must hold the sources of
         the edges into its output nodes; everything else is never computed. The rows of
@@ -173,11 +179,13 @@ class BugModel(nn.Module):
             col_of.fill_(-1)
             col_of[keep] = torch.arange(keep.numel(), device=x.device)
             rows = mask.nonzero().flatten()
-            x = cast(RowLayer, layer).forward_rows(x, csr.restrict(rows, col_of), col_of[rows])
+            x = self.after_layer(cast(RowLayer, layer).forward_rows(x, csr.restrict(rows, col_of), col_of[rows]))
             keep = rows
-        out = x.new_zeros(csr.num_rows, x.size(1))
-        out[keep] = x
-        return out
+        return x.new_zeros(csr.num_rows, x.size(1)).index_copy(0, keep, x)
+
+    def after_layer(self, x: Tensor) -> Tensor:
+        """What the stack applies to each layer's output besides the layer itself (none here)."""
+        return x
 
     @staticmethod
     def read_by_heads(data: Data) -> Tensor:
@@ -197,7 +205,8 @@ class BugModel(nn.Module):
 
     def forward(self, data: Data) -> BugLogits:
         data = restore_sentinels(data)
-        h = self.node_states(data, None if torch.is_grad_enabled() else self.read_by_heads(data))
+        prune = self.prune_training or not (torch.is_grad_enabled() or self.training)
+        h = self.node_states(data, self.read_by_heads(data) if prune else None)
         return self.heads(
             h,
             self._batch_vector(data),
@@ -240,10 +249,10 @@ class Detector(BugModel):
     def encode(
         self, x: Tensor, edge_index: Tensor, edge_type: Tensor, batch: Tensor, needed: Tensor | None = None
     ) -> Tensor:
+        if needed is not None and self._prunes(needed):
+            return self._encode_needed(x, EdgeCSR.build(edge_index, edge_type, x.size(0)), needed)
         if not torch.is_grad_enabled():
             csr = EdgeCSR.build(edge_index, edge_type, x.size(0))  # the inference path, shared by layers
-            if needed is not None and self._prunes(needed):
-                return self._encode_needed(x, csr, needed)
             for layer in self.layers:
                 x = layer(x, edge_index, edge_type, batch, csr)
             return x

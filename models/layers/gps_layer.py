@@ -66,10 +66,10 @@ class GPSLayer(nn.Module):
         return self.norm_out(h + self.dropout(self.ffn(h)))
 
     def forward_rows(self, x: Tensor, csr: EdgeCSR, rows: Tensor) -> Tensor:
-        """Inference only: the block's output at the rows ``rows`` of ``x`` (the sources of
-        ``csr``, whose destinations are those rows in order)."""
+        """The block's output at the rows ``rows`` of ``x`` only (the sources of ``csr``, whose
+        destinations are those rows in order): pruned inference, and pruned training."""
         own = x.index_select(0, rows)
-        x_m = self.norm_local(own + self.local.forward_rows(x, csr, rows))
-        x_t = self.norm_attn(own + self.attn._forward_csr(x, csr, rows))
+        x_m = self.norm_local(own + self.dropout(self.local.forward_rows(x, csr, rows)))
+        x_t = self.norm_attn(own + self.dropout(self.attn.forward_rows(x, csr, rows)))
         h = x_m + x_t
-        return self.norm_out(h + self.ffn(h))
+        return self.norm_out(h + self.dropout(self.ffn(h)))

@@ -133,11 +133,30 @@ class RelationalAttention(nn.Module):
         csr: EdgeCSR | None = None,
     ) -> Tensor:
         """Attention update of every graph node; ``csr`` (the same edges) enables the inference path."""
-        if csr is not None and not torch.is_grad_enabled() and not (self.training and self.dropout > 0):
+        if csr is not None and self._inference():
             return self._forward_csr(x, csr)
-        n, h, d, t = x.size(0), self.heads, self.head_dim, self.num_edge_types
-        q, k, v = (z.contiguous() for z in self.qkv(x).view(n, 3, h, d).unbind(1))
-        src, dst = edge_index[0], edge_index[1]
+        return self._forward_edges(x, edge_index[0], edge_index[1], edge_type)
+
+    def forward_rows(self, x: Tensor, csr: EdgeCSR, rows: Tensor) -> Tensor:
+        """Attention update of the destinations of ``csr`` only (the rows ``rows`` of ``x``,
+        which holds the sources); differentiable while training, the CSR path otherwise."""
+        if self._inference():
+            return self._forward_csr(x, csr, rows)
+        return self._forward_edges(x, csr.src, csr.dst, csr.edge_type, rows)
+
+    def _inference(self) -> bool:
+        return not torch.is_grad_enabled() and not (self.training and self.dropout > 0)
+
+    def _forward_edges(
+        self, x: Tensor, src: Tensor, dst: Tensor, edge_type: Tensor, rows: Tensor | None = None
+    ) -> Tensor:
+        """The gather / scatter form (autograd everywhere): destinations ``dst`` index ``rows``
+        (default: every row of ``x``), sources ``src`` index the rows of ``x``."""
+        h, d, t = self.heads, self.head_dim, self.num_edge_types
+        q, k, v = (z.contiguous() for z in self.qkv(x).view(x.size(0), 3, h, d).unbind(1))
+        if rows is not None:
+            q = q.index_select(0, rows)
+        n = q.size(0)
         # q_i . r^K_t for every node and edge type, then one gather per edge: avoids an [E, dim] bias tensor
         q_rel = torch.einsum("nhd,thd->nth", q, self.rel_key.weight.view(t, h, d)).reshape(n * t, h)
         slot = dst * t + edge_type  # (destination, edge type) pairs
@@ -219,8 +238,8 @@ class RelationalTransformerLayer(nn.Module):
         return x + self.dropout(self.ffn(self.norm2(x)))
 
     def forward_rows(self, x: Tensor, csr: EdgeCSR, rows: Tensor) -> Tensor:
-        """Inference only: the block's output at the rows ``rows`` of ``x`` (the sources of
-        ``csr``, whose destinations are those rows in order)."""
-        a = self.attn._forward_csr(self.norm1(x), csr, rows)
-        x = x.index_select(0, rows) + a
-        return x + self.ffn(self.norm2(x))
+        """The block's output at the rows ``rows`` of ``x`` only (the sources of ``csr``, whose
+        destinations are those rows in order): pruned inference, and pruned training."""
+        a = self.attn.forward_rows(self.norm1(x), csr, rows)
+        x = x.index_select(0, rows) + self.dropout(a)
+        return x + self.dropout(self.ffn(self.norm2(x)))

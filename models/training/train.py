@@ -110,6 +110,7 @@ DEFAULTS: dict[str, Any] = {
         "device": "auto",  # auto | cpu | cuda
         "threads": 0,  # torch threads per process; 0: cores / processes
         "prepare_workers": 0,  # processes computing encodings for the cache; 0: all cores
+        "prune": True,  # layers compute only the graph nodes the loss depends on (same gradients)
     },
     "export": {"path": "", "name": "codegraph-detector", "half": True},
     "eval": {"baseline": "", "out": "models/weights/EVAL.md"},
@@ -382,6 +383,7 @@ class Trainer:
 
         torch.manual_seed(self.seed)  # identical initial weights in every process
         self.model = build_model(self.model_config).to(self.dist.device)
+        self.model.prune_training = bool(self.train_cfg["prune"])
         self.net: nn.Module = self.model
         if self.dist.world > 1:
             ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None

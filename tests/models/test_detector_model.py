@@ -203,3 +203,28 @@ def test_inference_computes_only_what_the_heads_read_and_changes_nothing(kind: s
     assert torch.allclose(fast.rep, full.rep, atol=1e-5)
     assert torch.allclose(restricted[needed], h[needed], atol=1e-5)
     assert not torch.allclose(restricted, h)  # the context's final states were not computed
+
+
+@pytest.mark.parametrize(
+    ("kind", "local_mp"), [("transformer", False), ("transformer", True), ("baseline", False)]
+)
+def test_pruned_training_gives_the_same_loss_and_gradients(kind: str, local_mp: bool) -> None:
+    """``prune_training`` computes each layer only at the graph nodes the loss depends on;
+    without dropout the loss and every parameter's gradient equal the full stack's."""
+    model, vocab, tf = make(kind, layers=3, local_mp=local_mp, lap_sign_flip=False)
+    batch = batch_of(
+        [toy_unit(bug=0, fix=1), toy_unit(), far_task_unit(random.Random(5)), toy_unit(bug=3, fix=0)], vocab, tf
+    )
+    assert 0 < int(model.read_by_heads(batch).sum()) < batch.num_nodes
+    results = []
+    for prune in (False, True):
+        model.prune_training = prune
+        model.train().zero_grad(set_to_none=True)
+        loss, _, _ = model.loss(batch)
+        loss.backward()
+        results.append((loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}))
+    (full_loss, full_grads), (pruned_loss, pruned_grads) = results
+    assert torch.allclose(full_loss, pruned_loss, atol=1e-5)
+    for name, grad in full_grads.items():
+        assert torch.allclose(grad, pruned_grads[name], atol=1e-5), name
+    assert any(float(g.abs().sum()) > 0 for g in full_grads.values())

@@ -179,7 +179,9 @@ class BugModel(nn.Module):
             col_of.fill_(-1)
             col_of[keep] = torch.arange(keep.numel(), device=x.device)
             rows = mask.nonzero().flatten()
-            x = self.after_layer(cast(RowLayer, layer).forward_rows(x, csr.restrict(rows, col_of), col_of[rows]))
+            x = self.after_layer(
+                cast(RowLayer, layer).forward_rows(x, csr.restrict(rows, col_of), col_of[rows])
+            )
             keep = rows
         return x.new_zeros(csr.num_rows, x.size(1)).index_copy(0, keep, x)
 

@@ -213,7 +213,9 @@ def test_pruned_training_gives_the_same_loss_and_gradients(kind: str, local_mp: 
     without dropout the loss and every parameter's gradient equal the full stack's."""
     model, vocab, tf = make(kind, layers=3, local_mp=local_mp, lap_sign_flip=False)
     batch = batch_of(
-        [toy_unit(bug=0, fix=1), toy_unit(), far_task_unit(random.Random(5)), toy_unit(bug=3, fix=0)], vocab, tf
+        [toy_unit(bug=0, fix=1), toy_unit(), far_task_unit(random.Random(5)), toy_unit(bug=3, fix=0)],
+        vocab,
+        tf,
     )
     assert 0 < int(model.read_by_heads(batch).sum()) < batch.num_nodes
     results = []

@@ -5,7 +5,7 @@ reads the speed from the run's own log, leaving out the first logged window (sta
 Peak memory is the GPU's allocator peak on CUDA, the process's resident peak on the CPU.
 
     python benchmarks/train_bench.py --data DIR [--steps N] [--device cpu|cuda] [--threads T]
-        [--variants shipped,gps,baseline,shipped-x4]
+        [--variants shipped,unpruned,gps,baseline,shipped-x4]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ SHIPPED = str(Path(train.__file__).with_name("shipped.toml"))
 #: name -> config overrides on top of shipped.toml
 VARIANTS: dict[str, list[str]] = {
     "shipped": [],
+    "unpruned": ["train.prune=false"],  # every layer at every graph node (the same gradients)
     "gps": ["model.local_mp=true"],
     "baseline": ["model.kind=baseline"],  # as `make train-baseline`
     "shipped-x4": ["optim.batch_nodes=48000", "optim.batch_graphs=256"],
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads of the training process")
-    ap.add_argument("--variants", default="shipped,gps,baseline,shipped-x4")
+    ap.add_argument("--variants", default="shipped,unpruned,baseline")
     ap.add_argument("--json", default=None, help="also write the rows here")
     args = ap.parse_args(argv)
     names = [v for v in args.variants.split(",") if v]

@@ -59,7 +59,7 @@ testsets: $(STAMP)
 
 # the GGNN baseline with the detector's inputs and budget: both training builds of `make train`,
 # the same steps (run it after the datasets of `make train`, before its eval step to have it in
-# EVAL.md; about 65 minutes on 1 thread); STEPS sets its budget (the detector's: 10000)
+# EVAL.md; about 40 minutes on 2 threads with pruned training); STEPS sets its budget (the detector's: 10000)
 STEPS ?= 10000
 train-baseline: $(STAMP)
 	$(BIN)/codegraph train --config models/training/shipped.toml --resume --set model.kind=baseline \

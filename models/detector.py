@@ -151,15 +151,14 @@ class BugModel(nn.Module):
         )
         return self.final_norm(self.encode(x, data.edge_index, data.edge_type, batch, needed))
 
-    def _prunes(self, needed: Tensor) -> bool:
-        """Whether this forward pass computes only ``needed`` (a non-empty mask; in training
-        only when ``prune_training`` is set)."""
-        if torch.is_grad_enabled() or self.training:
-            return self.prune_training and bool(needed.any())
+    @staticmethod
+    def _prunes(needed: Tensor) -> bool:
+        """Whether ``encode`` computes only ``needed`` (a non-empty mask; :meth:`forward` passes
+        one in inference, and in training when ``prune_training`` is set)."""
         return bool(needed.any())
 
     def _encode_needed(self, x: Tensor, csr: EdgeCSR, needed: Tensor) -> Tensor:
-        """Inference: layer l updates only the graph nodes that later layers (or the heads) read.
+        """Layer l updates only the graph nodes that later layers (or the heads) read.
 
         Every layer of ``self.layers`` has ``forward_rows(x, csr, rows)`` (its output at the
         destinations of a restricted CSR, differentiable in training mode).

@@ -18,6 +18,10 @@ Metrics, each overall, per rule (buggy units), and per distance bucket (``hops``
 * joint: buggy units with both the location and (at that location) the repair right;
 * overall: clean units right about "no bug" + buggy units jointly right.
 
+Swapped-argument bugs are also split by what the graph shows of the callee: not its
+parameters (an unresolved callee), its parameters with names that decide which argument
+goes where, or its parameters with names that do not (:func:`swap_evidence`).
+
 Precision / recall over confidence thresholds use confidence = P(bug at c) x P(r | c)
 of the most likely (location c, repair r) pair, as the scanner does: a unit is flagged
 when confidence >= threshold, a flag is correct when the pair is the bug and its fix,
@@ -44,8 +48,9 @@ from torch_geometric.data import Data
 
 from codegraph.models.detector import BugModel
 from codegraph.models.layers.bug_heads import BugLogits
-from codegraph.models.tensorize import RULES, UnitData, Vocabulary, collate, load_shard, save_shard
+from codegraph.models.tensorize import RULES, UNK_ID, UnitData, Vocabulary, collate, load_shard, save_shard
 from codegraph.models.training.calibrate import expected_calibration_error
+from codegraph.schema import EdgeKind
 
 THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 HOPS_BUCKETS: tuple[tuple[int, int, str], ...] = (
@@ -168,6 +173,7 @@ class Outcomes:
     joint_ok: Tensor
     confidence: Tensor
     top_ok: Tensor
+    swap_evidence: Tensor
 
     @classmethod
     def cat(cls, parts: Sequence[Outcomes]) -> Outcomes:
@@ -176,7 +182,8 @@ class Outcomes:
 
     @classmethod
     def empty(cls) -> Outcomes:
-        dtypes = {"rule": torch.long, "hops": torch.long, "lines": torch.long, "confidence": torch.float}
+        longs = ("rule", "hops", "lines", "swap_evidence")
+        dtypes = {**{n: torch.long for n in longs}, "confidence": torch.float}
         return cls(**{n: torch.zeros(0, dtype=dtypes.get(n, torch.bool)) for n in cls.__dataclass_fields__})
 
     def __len__(self) -> int:
@@ -226,7 +233,54 @@ def outcomes(logits: BugLogits, batch: Data, t_loc: float = 1.0, t_rep: float = 
         joint_ok=joint_ok,
         confidence=confidence,
         top_ok=top_ok,
+        swap_evidence=swap_evidence(batch),
     )
+
+
+#: :func:`swap_evidence` per unit: not a swapped-arguments bug; the callee's parameters are
+#: not in the graph; the names decide (an argument shares a subtoken with the parameter
+#: the other one binds, and neither with its own); the names do not decide
+SWAP_NOT_CG002, SWAP_NO_SIGNATURE, SWAP_NAMES_DECIDE, SWAP_NAMES_SILENT = -1, 0, 1, 2
+SWAP_LABELS = {
+    SWAP_NO_SIGNATURE: "callee's parameters not in the graph",
+    SWAP_NAMES_DECIDE: "parameters in the graph, the names decide",
+    SWAP_NAMES_SILENT: "parameters in the graph, the names do not decide",
+}
+
+
+def swap_evidence(batch: Data) -> Tensor:
+    """What the graph shows of a swapped-arguments bug, per unit (``SWAP_*``; -1 for other units).
+
+    The bug's location and the fix's target are the two swapped arguments; each binds a
+    callee parameter through a FORMAL_ARG_NAME edge when the callee is resolved and in
+    the unit. The names decide when an argument shares a subtoken with the parameter
+    the *other* argument binds, and neither shares one with the parameter it binds.
+    """
+    y_loc, y_rep, rule = batch.y_loc.cpu(), batch.y_rep.cpu(), batch.rule_id.cpu()
+    out = torch.full_like(y_loc, SWAP_NOT_CG002)
+    units = torch.nonzero((rule == RULES.index("CG002")) & (y_loc >= 0) & (y_rep >= 0)).flatten()
+    if not units.numel():
+        return out
+    src, dst = batch.edge_index.cpu()
+    formal = batch.edge_type.cpu() == int(EdgeKind.FORMAL_ARG_NAME)
+    param = torch.full((int(batch.num_nodes),), -1, dtype=torch.long)
+    param[src[formal]] = dst[formal]
+    arg = batch.cand_node.cpu()[y_loc[units]]
+    other = batch.rep_target.cpu()[y_rep[units]]
+    sub = batch.x_sub.cpu()
+
+    def share(u: Tensor, v: Tensor) -> Tensor:
+        su, sv = sub[u.clamp_min(0)], sub[v.clamp_min(0)]
+        same = (su.unsqueeze(2) == sv.unsqueeze(1)) & (su.unsqueeze(2) > UNK_ID)
+        return same.flatten(1).any(1) & (u >= 0) & (v >= 0)
+
+    p_arg, p_other = param[arg], torch.where(other >= 0, param[other.clamp_min(0)], -1)
+    shown = (other >= 0) & (p_arg >= 0) & (p_other >= 0)
+    decide = (share(arg, p_other) | share(other, p_arg)) & ~(share(arg, p_arg) | share(other, p_other))
+    out[units] = torch.where(
+        shown, torch.where(decide, SWAP_NAMES_DECIDE, SWAP_NAMES_SILENT), SWAP_NO_SIGNATURE
+    )
+    return out
 
 
 def summary(o: Outcomes) -> dict[str, float]:
@@ -340,7 +394,7 @@ def node_budget_batches(sizes: Sequence[int], batch_nodes: int, batch_graphs: in
 
 
 #: per-unit labels two evaluations of one dataset share, unit by unit
-ALIGNED = ("is_bug", "has_fix", "rule", "hops", "lines")
+ALIGNED = ("is_bug", "has_fix", "rule", "hops", "lines", "swap_evidence")
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -451,6 +505,12 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
         [(label, bug & m) for label, m in _bucket_masks(first.lines, LINES_BUCKETS)],
         "lines",
     )
+    if bool((first.swap_evidence >= 0).any()):
+        breakdown(
+            "Swapped arguments (CG002) by what the graph shows of the callee",
+            [(label, first.swap_evidence == value) for value, label in SWAP_LABELS.items()],
+            "evidence",
+        )
 
     lines += [
         "",

@@ -22,7 +22,6 @@ from torch import Tensor, nn
 from codegraph.models.detector import BugModel, ModelConfig
 from codegraph.models.layers.gated_graph_conv import GatedGraphConv
 from codegraph.models.layers.relational_attention import EdgeCSR
-from codegraph.models.tensorize import NUM_EDGE_TYPES
 
 
 class Baseline(BugModel):
@@ -31,7 +30,7 @@ class Baseline(BugModel):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         self.layers = nn.ModuleList(
-            GatedGraphConv(config.hidden, NUM_EDGE_TYPES) for _ in range(config.layers)
+            GatedGraphConv(config.hidden, config.num_edge_types) for _ in range(config.layers)
         )
         self.dropout = nn.Dropout(config.dropout)
 

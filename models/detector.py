@@ -27,7 +27,13 @@ from codegraph.models.layers.bug_heads import BugHeads, BugLogits, bug_loss
 from codegraph.models.layers.gps_layer import GPSLayer
 from codegraph.models.layers.node_encoder import NodeEncoder
 from codegraph.models.layers.relational_attention import EdgeCSR, RelationalTransformerLayer
-from codegraph.models.tensorize import NUM_EDGE_TYPES, RULES, Vocabulary, restore_sentinels
+from codegraph.models.tensorize import (
+    NUM_EDGE_TYPES,
+    NUM_EDGE_TYPES_WITH_NAMES,
+    RULES,
+    Vocabulary,
+    restore_sentinels,
+)
 
 MODEL_KINDS = ("transformer", "baseline")
 
@@ -51,6 +57,7 @@ class ModelConfig:
     lap_k: int = 8
     lap_sign_flip: bool = True  # random eigenvector signs while training
     pe_scope: str = "function"  # encode the function's graph nodes ("function") or all ("unit")
+    name_edges: bool = False  # NAME_MATCH edges: argument -> the callee's parameter spelled like it
     # vocabulary sizes (filled in by with_vocab)
     num_node_types: int = 0
     num_subtokens: int = 0
@@ -84,6 +91,10 @@ class ModelConfig:
         )
 
     @property
+    def num_edge_types(self) -> int:
+        return NUM_EDGE_TYPES_WITH_NAMES if self.name_edges else NUM_EDGE_TYPES
+
+    @property
     def rw_dim(self) -> int:
         return self.rw_k if self.rw_pe else 0
 
@@ -95,7 +106,11 @@ class ModelConfig:
 def feature_transform(config: ModelConfig) -> Compose:
     """The transforms (shortcut edges, positional encodings) this model's inputs need."""
     return build_transform(
-        shortcuts=config.shortcuts, rw_k=config.rw_dim, lap_k=config.lap_dim, pe_scope=config.pe_scope
+        shortcuts=config.shortcuts,
+        rw_k=config.rw_dim,
+        lap_k=config.lap_dim,
+        pe_scope=config.pe_scope,
+        name_edges=config.name_edges,
     )
 
 
@@ -239,7 +254,7 @@ class Detector(BugModel):
             block(
                 config.hidden,
                 config.heads,
-                NUM_EDGE_TYPES,
+                config.num_edge_types,
                 config.ffn_mult,
                 config.dropout,
                 config.attention_dropout,

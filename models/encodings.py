@@ -50,9 +50,12 @@ from torch_geometric.transforms import BaseTransform, Compose
 from codegraph.models.tensorize import (
     DEF_USE,
     FROM_VIRTUAL,
+    NAME_MATCH,
+    NAME_MATCH_REV,
     NUM_BASE_EDGE_TYPES,
     PAD_ID,
     TO_VIRTUAL,
+    UNK_ID,
     USE_DEF,
     VIRTUAL_ID,
 )
@@ -443,6 +446,49 @@ class AddShortcuts(BaseTransform):
         return data
 
 
+class AddNameEdges(BaseTransform):
+    """Add NAME_MATCH edges: an argument -> the parameter of the same call's callee named like it,
+    when the argument binds another one (and the reverse, NAME_MATCH_REV).
+
+    A call's arguments bind the callee's parameters through FORMAL_ARG_NAME edges. With
+    ``def clamp(value, limit)``, the call ``clamp(limit, value)`` binds ``limit`` to
+    ``value``; its NAME_MATCH edge joins ``limit`` to the parameter ``limit``, which
+    the other argument binds. Correct calls whose arguments are spelled like the
+    parameters they bind get none. Names are equal when their subtoken rows are, every
+    subtoken known to the vocabulary; the arguments of one call share the syntax parent.
+    A Data that already has name edges is returned unchanged.
+    """
+
+    def forward(self, data: Data) -> Data:
+        et, ei = data.edge_type, data.edge_index
+        if bool(((et == NAME_MATCH) | (et == NAME_MATCH_REV)).any()):
+            return data
+        n = int(data.num_nodes or 0)
+        child = et == int(EdgeKind.CHILD)
+        parent = torch.full((n,), -1, dtype=torch.long)
+        parent[ei[1, child]] = ei[0, child]
+        formal = et == int(EdgeKind.FORMAL_ARG_NAME)
+        arg, param = ei[0, formal], ei[1, formal]
+        if arg.numel() < 2:
+            return data
+        call = parent[arg]
+        sub = data.x_sub
+        named = ((sub > UNK_ID) | (sub == PAD_ID)).all(1) & (sub > UNK_ID).any(1)
+        same_call = (call.unsqueeze(1) == call.unsqueeze(0)) & (call >= 0).unsqueeze(1)
+        other_param = param.unsqueeze(1) != param.unsqueeze(0)
+        same_name = (sub[arg].unsqueeze(1) == sub[param].unsqueeze(0)).all(-1)
+        same_name &= named[arg].unsqueeze(1) & named[param].unsqueeze(0)
+        i, j = torch.nonzero(same_call & other_param & same_name, as_tuple=True)
+        if not i.numel():
+            return data
+        src, dst = arg[i], param[j]
+        new_index = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
+        new_type = torch.cat([torch.full_like(src, NAME_MATCH), torch.full_like(src, NAME_MATCH_REV)])
+        data.edge_index = torch.cat([ei, new_index], 1)
+        data.edge_type = torch.cat([et, new_type])
+        return data
+
+
 class RemoveShortcuts(BaseTransform):
     """Drop virtual graph nodes and shortcut edges (the inverse of :class:`AddShortcuts`)."""
 
@@ -484,7 +530,12 @@ class PositionalEncodings(BaseTransform):
 
 
 def build_transform(
-    *, shortcuts: bool = True, rw_k: int = 8, lap_k: int = 8, pe_scope: str = "function"
+    *,
+    shortcuts: bool = True,
+    rw_k: int = 8,
+    lap_k: int = 8,
+    pe_scope: str = "function",
+    name_edges: bool = False,
 ) -> Compose:
     """The feature pipeline a model config asks for (``rw_k`` / ``lap_k`` = 0 disables an encoding)."""
     encodings: list[_CachedEncoding] = []
@@ -493,6 +544,8 @@ def build_transform(
     if lap_k > 0:
         encodings.append(LaplacianPE(lap_k, pe_scope))
     steps: list[BaseTransform] = [AddShortcuts() if shortcuts else RemoveShortcuts()]
+    if name_edges:
+        steps.append(AddNameEdges())
     if encodings:
         steps.append(PositionalEncodings(encodings))
     return Compose(steps)

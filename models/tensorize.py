@@ -28,7 +28,8 @@ field                     shape       meaning
 
 The transforms of :mod:`codegraph.models.encodings` add ``virtual_mask`` [N] (virtual
 graph nodes, appended after the real ones), shortcut edge types (ids from
-``NUM_BASE_EDGE_TYPES`` on), ``rw_pe`` [N, k] and ``lap_pe`` [N, k].
+``NUM_BASE_EDGE_TYPES`` on), ``rw_pe`` [N, k] and ``lap_pe`` [N, k]; with
+``ModelConfig.name_edges``, NAME_MATCH edges between arguments and parameters.
 
 Batching: ``__inc__`` offsets ``cand_node`` / ``rep_target`` by the node count,
 ``rep_cand`` / ``y_loc`` by the candidate count and ``y_rep`` by the repair count, so
@@ -75,6 +76,10 @@ USE_DEF: int = NUM_BASE_EDGE_TYPES + 1  # the reverse
 TO_VIRTUAL: int = NUM_BASE_EDGE_TYPES + 2  # graph node -> its function's virtual node
 FROM_VIRTUAL: int = NUM_BASE_EDGE_TYPES + 3  # virtual node -> the function's graph nodes
 NUM_EDGE_TYPES: int = NUM_BASE_EDGE_TYPES + 4
+#: name edges added by :class:`codegraph.models.encodings.AddNameEdges` (``ModelConfig.name_edges``)
+NAME_MATCH: int = NUM_BASE_EDGE_TYPES + 4  # argument -> the parameter of its callee that its name asks for
+NAME_MATCH_REV: int = NUM_BASE_EDGE_TYPES + 5  # the reverse
+NUM_EDGE_TYPES_WITH_NAMES: int = NUM_BASE_EDGE_TYPES + 6
 
 #: subtokens kept per graph node
 SUBTOKENS: int = 4

@@ -454,7 +454,12 @@ class Trainer:
         if not self.last_path.is_file():
             return False
         state = torch.load(self.last_path, weights_only=True, map_location=self.dist.device)
-        if state.get("model_config") != self.model_config.to_dict():
+        saved = state.get("model_config")
+        try:  # fields added since the checkpoint was written take their defaults
+            same = ModelConfig.from_dict(saved).to_dict() == self.model_config.to_dict()
+        except (TypeError, ValueError):
+            same = False
+        if not same:
             raise TrainError(f"{self.last_path} was trained with another model config: cannot resume")
         if state.get("vocab_sha256") != self.vocab.fingerprint():
             raise TrainError(f"{self.last_path} was trained with another vocabulary: cannot resume")

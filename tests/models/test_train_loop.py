@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -70,6 +71,17 @@ def test_train_resume_export_and_evaluate(dataset: Path, tmp_path: Path) -> None
     assert run_train(dataset, split, "--max-steps", "5", "--no-export") == 0
     assert json.loads((split / "summary.json").read_text())["step"] == 5
     assert run_train(dataset, split) == 2  # refuses to overwrite a run without --resume
+    # a checkpoint from before a model field existed resumes (the field takes its default);
+    # one with another architecture does not
+    state = torch.load(split / "last.pt", weights_only=True)
+    original = dict(state["model_config"])
+    del state["model_config"]["name_edges"]
+    torch.save(state, split / "last.pt")
+    state["model_config"] = {**original, "hidden": 32}
+    torch.save(state, tmp_path / "other.pt")
+    shutil.copytree(split, tmp_path / "other")
+    shutil.copy(tmp_path / "other.pt", tmp_path / "other" / "last.pt")
+    assert run_train(dataset, tmp_path / "other", "--resume", "--no-export") == 2
     assert run_train(dataset, split, "--resume", "--export", str(tmp_path / "shipped" / "det")) == 0
     a = torch.load(straight / "last.pt", weights_only=True)
     b = torch.load(split / "last.pt", weights_only=True)

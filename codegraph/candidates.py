@@ -17,7 +17,9 @@ Locations per rule:
   is only bound by ``def``/``class``/``import``); repairs: the other variables in scope
   there, nearest first, at most :data:`MAX_VARIABLE_REPAIRS`.
 * CG002 each positional argument of a call with >= 2 positional arguments and no
-  splats; repairs: swap with each later positional argument.
+  splats; repairs: swap with each later positional argument. Calls of functions whose
+  result does not depend on the order of their arguments (``max``, ``min``,
+  ``math.gcd``, ... :data:`SYMMETRIC_CALLEES`) have none: swapping them is no bug.
 * CG003 the operator token of a binary operator; repairs: the other operators of its
   group (arithmetic, bitwise; ``@`` pairs with ``*``).
 * CG004 each operator token of a comparison; repairs within its group (order and
@@ -49,6 +51,14 @@ RULES: tuple[str, ...] = ("CG001", "CG002", "CG003", "CG004", "CG005", "CG006", 
 
 #: most alternative variables offered for one CG001 location
 MAX_VARIABLE_REPAIRS = 24
+
+#: callees, as written at the call, whose arguments may come in any order (CG002 skips them)
+SYMMETRIC_CALLEES: frozenset[str] = frozenset(
+    {"max", "min"}
+    | {f"math.{f}" for f in ("gcd", "lcm", "hypot", "dist", "isclose")}
+    | {"cmath.isclose"}
+    | {f"operator.{f}" for f in ("add", "mul", "eq", "ne", "and_", "or_", "xor", "is_", "is_not")}
+)
 
 #: names never treated as a misused variable nor offered as a replacement
 IMPLICIT_NAMES: frozenset[str] = frozenset({"self", "cls", "__class__"})
@@ -303,6 +313,9 @@ def _swap_candidates(g: CodeGraph, arglist: int) -> list[Candidate]:
     """Positional arguments of a call (>= 2, no splats), each swappable with every later one."""
     call = g.parent[arglist]
     if call < 0 or g.type[call] != "call" or g.field_name[arglist] != "arguments":
+        return []
+    callee = g.child_by_field(call, "function")
+    if callee is not None and g.node_source(callee) in SYMMETRIC_CALLEES:
         return []
     positional: list[int] = []
     for a in g.children[arglist]:

@@ -164,6 +164,20 @@ def test_swapped_arguments() -> None:
     assert "h(c, (b + 1), a)" in rewritten(g, cands[1].repairs[1])
 
 
+def test_no_swaps_in_calls_of_order_free_functions() -> None:
+    g, cands = candidates(
+        """
+        import math
+
+        def f(a, b):
+            return max(a, b), min(b, a, key=abs), math.gcd(a, b), pow(a, b), math.pow(a, b), lib.max(a, b)
+        """,
+        rules=["CG002"],
+    )
+    calls = [g.node_source(g.parent[g.parent[c.node]]) for c in cands]
+    assert calls == ["pow(a, b)", "math.pow(a, b)", "lib.max(a, b)"]
+
+
 def test_operators_stay_in_their_group() -> None:
     g, cands = candidates(
         """

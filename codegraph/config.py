@@ -10,7 +10,7 @@ from typing import Any
 from codegraph.rules import RULE_CODES
 
 #: default confidence threshold; chosen for precision on the validation split (see the model card)
-DEFAULT_MIN_CONFIDENCE = 0.8
+DEFAULT_MIN_CONFIDENCE = 0.85
 DEFAULT_BUDGET = 1500
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from codegraph import scan
-from codegraph.config import Settings
+from codegraph.config import DEFAULT_MIN_CONFIDENCE, Settings
 from codegraph.pipeline import Analyzer
 from codegraph.units import AnalysisUnit
 
@@ -100,7 +100,7 @@ def test_threshold_decides_the_exit_status(tree: Path, capsys) -> None:
 
 def test_json_contract(tree: Path, capsys) -> None:
     _, data = scan_json(["."], capsys)
-    assert data["min_confidence"] == 0.8  # the configured default
+    assert data["min_confidence"] == DEFAULT_MIN_CONFIDENCE  # the configured default
     assert data["model"] == {"name": "fixed", "sha256": "f" * 64}
     assert data["stats"]["files"] == 4 and data["stats"]["functions"] >= 4
     f = next(f for f in data["findings"] if f["function"].endswith("area"))

@@ -52,7 +52,7 @@ from codegraph.models.tensorize import RULES, UNK_ID, UnitData, Vocabulary, coll
 from codegraph.models.training.calibrate import expected_calibration_error
 from codegraph.schema import EdgeKind
 
-THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 HOPS_BUCKETS: tuple[tuple[int, int, str], ...] = (
     (0, 2, "0-1"),
     (2, 4, "2-3"),

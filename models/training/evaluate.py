@@ -31,6 +31,7 @@ recall is over all buggy units.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -363,8 +364,14 @@ def run_model(
     batch_nodes: int = 16_384,
     device: torch.device | str = "cpu",
     keep_logits: bool = False,
+    no_bug_bias: float = 0.0,
 ) -> tuple[Outcomes, list[tuple[BugLogits, Tensor, Tensor]]]:
-    """Outcomes of ``model`` on ``data`` (in order), and optionally the raw logits per batch."""
+    """Outcomes of ``model`` on ``data`` (in order), and optionally the raw logits per batch.
+
+    ``no_bug_bias`` is added to every unit's no-bug logit (before the temperature): a
+    positive bias trades joint accuracy for no-bug accuracy, to compare models at equal
+    no-bug accuracy.
+    """
     was_training = model.training
     model.eval()
     parts: list[Outcomes] = []
@@ -372,6 +379,8 @@ def run_model(
     for idx in node_budget_batches([int(d.num_nodes or 0) for d in data], batch_nodes, 256):
         batch = collate([data[i] for i in idx]).to(device)
         logits = model(batch)
+        if no_bug_bias:
+            logits = dataclasses.replace(logits, no_bug=logits.no_bug + no_bug_bias)
         parts.append(outcomes(logits, batch, t_loc, t_rep))
         if keep_logits:
             raw.append((logits, batch.y_loc, batch.y_rep))
@@ -422,7 +431,7 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
     names = list(results)
     first = results[names[0]]
     lines = [f"# Evaluation on the `{info.get('split', 'test')}` split", ""]
-    for key in ("dataset", "models", "date"):
+    for key in ("dataset", "models", "date", "no-bug bias"):
         if key in info:
             lines.append(f"- {key}: {info[key]}")
     s0 = summary(first)
@@ -549,6 +558,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the numbers as JSON here")
     p.add_argument("--max-units", type=int, help="evaluate only the first N units")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument(
+        "--no-bug-bias",
+        type=float,
+        default=0.0,
+        help="add this to every no-bug logit (before the temperature), to trace joint against "
+        "no-bug accuracy; the scanner uses none (default 0)",
+    )
     return p
 
 
@@ -610,7 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     break
                 data = load_split(data_dir, args.split, feature_transform(config), limit=left)
                 left = None if left is None else left - len(data)
-                part, _ = run_model(model, data, t_loc=t_loc, t_rep=t_rep)
+                part, _ = run_model(model, data, t_loc=t_loc, t_rep=t_rep, no_bug_bias=args.no_bug_bias)
                 parts.append(part)
                 del data
             results[label] = Outcomes.cat(parts)
@@ -628,6 +644,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "models": "; ".join(described),
         "date": time.strftime("%Y-%m-%d"),
     }
+    if args.no_bug_bias:
+        info["no-bug bias"] = f"{args.no_bug_bias:+g} on every no-bug logit (not the scanner's decision rule)"
     report = render_markdown(results, info)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

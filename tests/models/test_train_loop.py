@@ -122,6 +122,14 @@ def test_train_resume_export_and_evaluate(dataset: Path, tmp_path: Path) -> None
     assert doubled["units"] == 48 and doubled["joint"] == data["detector"]["summary"]["joint"]
     assert f"`{dataset}`, `{dataset}`" in (tmp_path / "E2.md").read_text()
     assert 0 <= data["baseline"]["summary"]["accuracy"] <= 1
+    # a no-bug bias moves the operating point: huge, every unit is called clean; very negative, none
+    for bias, no_bug in (("1000", 1.0), ("-1000", 0.0)):
+        shifted = tmp_path / f"bias{bias}.json"
+        args = ["--checkpoint", str(straight / "detector"), "--data", str(dataset), "--no-bug-bias", bias]
+        assert evaluate.main([*args, "--out", str(tmp_path / "B.md"), "--json", str(shifted)]) == 0
+        summary = json.loads(shifted.read_text())["detector"]["summary"]
+        assert summary["no_bug_accuracy"] == no_bug and summary["detection"] == 1.0 - no_bug
+        assert f"- no-bug bias: {float(bias):+g} on every no-bug logit" in (tmp_path / "B.md").read_text()
 
 
 def test_clear_errors(tmp_path: Path) -> None:

@@ -4,10 +4,16 @@ Guo et al., "On Calibration of Modern Neural Networks" (ICML 2017): one scalar T
 softmax, fitted on the validation split by minimising the negative log-likelihood;
 the argmax (and so every accuracy) is unchanged. The location softmax (no bug +
 candidates) and the repair softmax (per candidate) get separate temperatures.
+
+:func:`fit_no_bug_bias` also fits an offset of the no-bug logit with the location
+temperature (least NLL again); unlike a temperature it moves the argmax, so it is a
+choice of operating point, measured by ``codegraph eval --fit-no-bug-bias`` and not
+applied by the scanner.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -65,25 +71,64 @@ def repair_nll(logits: BugLogits, y_loc: Tensor, y_rep: Tensor, t_rep: float) ->
     return float(-rep[y_rep[known]].mean())
 
 
+def _golden(fn: Callable[[float], float], lo: float, hi: float, steps: int = 40) -> float:
+    """Golden-section search for the minimum of a unimodal ``fn`` on [lo, hi]."""
+    ratio = (np.sqrt(5) - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = fn(a), fn(b)
+    for _ in range(steps):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = fn(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = fn(b)
+    return (lo + hi) / 2
+
+
 def _minimise(fn: Callable[[float], float], grid: np.ndarray = _GRID) -> float:
     """Grid search over T, then golden-section search on log T around the best grid point."""
     values = [fn(float(t)) for t in grid]
     i = int(np.argmin(values))
     lo, hi = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, len(grid) - 1)])
-    ratio = (np.sqrt(5) - 1) / 2
-    a, b = lo + (1 - ratio) * (hi - lo), lo + ratio * (hi - lo)
-    fa, fb = fn(float(np.exp(a))), fn(float(np.exp(b)))
-    for _ in range(30):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = lo + (1 - ratio) * (hi - lo)
-            fa = fn(float(np.exp(a)))
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + ratio * (hi - lo)
-            fb = fn(float(np.exp(b)))
-    best = float(np.exp((lo + hi) / 2))
+    best = float(np.exp(_golden(lambda x: fn(float(np.exp(x))), float(lo), float(hi), steps=30)))
     return best if fn(best) <= values[i] else float(grid[i])
+
+
+def location_nll_biased(logits: BugLogits, y_loc: Tensor, bias: float, t_loc: float) -> float:
+    """:func:`location_nll` with ``bias`` added to every no-bug logit before the temperature."""
+    return location_nll(dataclasses.replace(logits, no_bug=logits.no_bug + bias), y_loc, t_loc)
+
+
+def fit_no_bug_bias(logits: BugLogits, y_loc: Tensor, rounds: int = 4) -> tuple[float, float]:
+    """(bias, T_location) minimising the NLL of softmax([no_bug + bias, loc] / T) on ``logits``.
+
+    Coordinate descent: the temperature by :func:`_minimise`, the bias by a grid over
+    [-4, 4] (step 0.1) refined by golden-section search; (0.0, 1.0) when there is no data.
+    """
+    if not logits.num_graphs:
+        return 0.0, 1.0
+    bias, t_loc = 0.0, _fit_temperature(logits, y_loc, 0.0)
+    for _ in range(rounds):
+        bias = _fit_bias(logits, y_loc, t_loc)
+        t_loc = _fit_temperature(logits, y_loc, bias)
+    return float(bias), float(t_loc)
+
+
+def _fit_temperature(logits: BugLogits, y_loc: Tensor, bias: float) -> float:
+    """The location temperature of least NLL at a fixed no-bug bias."""
+    return _minimise(lambda t: location_nll_biased(logits, y_loc, bias, t))
+
+
+def _fit_bias(logits: BugLogits, y_loc: Tensor, t_loc: float) -> float:
+    """The no-bug bias of least NLL at a fixed temperature: a grid over [-4, 4], then golden section."""
+    grid = np.linspace(-4.0, 4.0, 81)
+    values = [location_nll_biased(logits, y_loc, float(b), t_loc) for b in grid]
+    i = int(np.argmin(values))
+    lo, hi = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, len(grid) - 1)])
+    return _golden(lambda b: location_nll_biased(logits, y_loc, b, t_loc), lo, hi)
 
 
 def fit_temperatures(logits: BugLogits, y_loc: Tensor, y_rep: Tensor) -> tuple[float, float]:

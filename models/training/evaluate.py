@@ -50,7 +50,7 @@ from torch_geometric.data import Data
 from codegraph.models.detector import BugModel
 from codegraph.models.layers.bug_heads import BugLogits
 from codegraph.models.tensorize import RULES, UNK_ID, UnitData, Vocabulary, collate, load_shard, save_shard
-from codegraph.models.training.calibrate import expected_calibration_error
+from codegraph.models.training.calibrate import expected_calibration_error, fit_no_bug_bias, merge_logits
 from codegraph.schema import EdgeKind
 
 THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
@@ -565,6 +565,12 @@ def _parser() -> argparse.ArgumentParser:
         help="add this to every no-bug logit (before the temperature), to trace joint against "
         "no-bug accuracy; the scanner uses none (default 0)",
     )
+    p.add_argument(
+        "--fit-no-bug-bias",
+        action="store_true",
+        help="fit a no-bug bias with the location temperature on the validation split of the first "
+        "--data (least NLL, each model its own) and evaluate with them; the scanner uses none",
+    )
     return p
 
 
@@ -586,6 +592,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         baseline = baseline or cfg.get("eval", {}).get("baseline")
     if checkpoint is None:
         print("codegraph eval: give --checkpoint (or --config)", file=sys.stderr)
+        return 2
+    if args.fit_no_bug_bias and args.no_bug_bias:
+        print("codegraph eval: give --no-bug-bias or --fit-no-bug-bias, not both", file=sys.stderr)
         return 2
     out = args.out or (cfg.get("eval", {}).get("out") if cfg else None)
     if args.threads:
@@ -615,10 +624,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         file=sys.stderr,
                     )
                     return 2
+        fitted = []
         for label, (model, _, config, meta) in models.items():
             start = time.perf_counter()
             temp = meta.get("temperature", {})
             t_loc, t_rep = temp.get("location", 1.0), temp.get("repair", 1.0)
+            bias = args.no_bug_bias
+            if args.fit_no_bug_bias:
+                valid = load_split(data_dirs[0], "valid", feature_transform(config))
+                _, raw = run_model(model, valid, t_loc=1.0, t_rep=t_rep, keep_logits=True)
+                del valid
+                bias, t_loc = fit_no_bug_bias(*merge_logits(raw)[:2])
+                fitted.append(f"{label} {bias:+.3f} (T_location {t_loc:.3f})")
             parts = []
             left = args.max_units
             for data_dir in data_dirs:  # one build in memory at a time
@@ -626,7 +643,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     break
                 data = load_split(data_dir, args.split, feature_transform(config), limit=left)
                 left = None if left is None else left - len(data)
-                part, _ = run_model(model, data, t_loc=t_loc, t_rep=t_rep, no_bug_bias=args.no_bug_bias)
+                part, _ = run_model(model, data, t_loc=t_loc, t_rep=t_rep, no_bug_bias=bias)
                 parts.append(part)
                 del data
             results[label] = Outcomes.cat(parts)
@@ -644,7 +661,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "models": "; ".join(described),
         "date": time.strftime("%Y-%m-%d"),
     }
-    if args.no_bug_bias:
+    if args.fit_no_bug_bias:
+        info["no-bug bias"] = (
+            f"fitted on the `valid` split of `{data_dirs[0]}` (least NLL): {'; '.join(fitted)} "
+            "(not the scanner's decision rule)"
+        )
+    elif args.no_bug_bias:
         info["no-bug bias"] = f"{args.no_bug_bias:+g} on every no-bug logit (not the scanner's decision rule)"
     report = render_markdown(results, info)
     if out:

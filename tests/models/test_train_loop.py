@@ -130,6 +130,14 @@ def test_train_resume_export_and_evaluate(dataset: Path, tmp_path: Path) -> None
         summary = json.loads(shifted.read_text())["detector"]["summary"]
         assert summary["no_bug_accuracy"] == no_bug and summary["detection"] == 1.0 - no_bug
         assert f"- no-bug bias: {float(bias):+g} on every no-bug logit" in (tmp_path / "B.md").read_text()
+    # the bias fitted on the validation split: reported per model, and exclusive with a given one
+    args = ["--checkpoint", str(straight / "detector"), "--data", str(dataset), "--fit-no-bug-bias"]
+    assert evaluate.main([*args, "--out", str(tmp_path / "F.md")]) == 0
+    line = next(x for x in (tmp_path / "F.md").read_text().splitlines() if x.startswith("- no-bug bias:"))
+    assert (
+        f"fitted on the `valid` split of `{dataset}`" in line and "detector " in line and "T_location" in line
+    )
+    assert evaluate.main([*args, "--no-bug-bias", "0.5"]) == 2
 
 
 def test_clear_errors(tmp_path: Path) -> None:

@@ -454,7 +454,64 @@ def _parser() -> argparse.ArgumentParser:
         default=LATEST_FILES_PER_PACKAGE,
         help=f"files per package of each newest release to count flags in ({LATEST_FILES_PER_PACKAGE})",
     )
+    x = sub.add_parser(
+        "sample",
+        help="write the seeded sample of newest-release files that `eval` counts flags in, to scan or review",
+    )
+    x.add_argument("--data", type=Path, default=Path("data/realbugs"))
+    x.add_argument("--out", type=Path, required=True, help="directory to write PACKAGE/PATH files into")
+    x.add_argument("--latest-files", type=int, default=LATEST_FILES_PER_PACKAGE, help="files per package")
+    r = sub.add_parser(
+        "review",
+        help="print a seeded sample of a `codegraph scan --format json` report's findings with their code, "
+        "to judge by hand",
+    )
+    r.add_argument("report", type=Path, help="the JSON report (paths in it relative to --root)")
+    r.add_argument("--root", type=Path, default=Path("."), help="where the scan ran (default: .)")
+    r.add_argument("--count", type=int, default=30, help="findings to draw (default 30)")
+    r.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    r.add_argument("--context", type=int, default=8, help="source lines shown above each finding (default 8)")
     return p
+
+
+def review_sample(report: dict, count: int, seed: int) -> list[dict]:
+    """``count`` findings of a scan report drawn without replacement (seeded), in the drawn order."""
+    findings = sorted(
+        report.get("findings", []), key=lambda f: (f["path"], f["line"], f["column"], f["rule"])
+    )
+    random.Random(seed).shuffle(findings)
+    return findings[:count]
+
+
+def render_review(findings: Sequence[dict], root: Path, context: int) -> str:
+    """Markdown: each finding with its message, related locations and the code above and below it."""
+    out = []
+    for i, f in enumerate(findings, 1):
+        head = f"## {i}. `{f['path']}:{f['line']}` {f['rule']} {f['confidence']:.2f} `{f['function']}`"
+        out += [head, "", f"{f['message']}", ""]
+        out += [f"- line {r['line']}: {r['message']}" for r in f.get("related", [])]
+        try:
+            lines = (root / f["path"]).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as exc:
+            out += ["", f"(source unavailable: {exc})", ""]
+            continue
+        first, last = max(1, f["line"] - context), min(len(lines), f["line"] + 3)
+        out += ["", "```python"]
+        out += [f"{'>>' if n == f['line'] else '  '} {n:5d} {lines[n - 1]}" for n in range(first, last + 1)]
+        out += ["```", ""]
+    return "\n".join(out)
+
+
+def write_sample(root: Path, out: Path, per_package: int) -> int:
+    """Write :func:`latest_release_sample` under ``out`` (``PACKAGE/PATH``); the number of files."""
+    items = latest_release_sample(root, per_package)
+    for name, source in items:
+        target = out / name
+        if not target.resolve().is_relative_to(out.resolve()):
+            raise CorpusError(f"refusing to write outside {out}: {name}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source)
+    return len(items)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -470,6 +527,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 names = [n for n in names if n in wanted]
             fixes = mine(names, args.releases, args.out, console)
             console.print(f"{len(fixes)} fixes in {args.out / SAMPLES_NAME}")
+            return 0
+        if args.command == "review":
+            try:
+                report = json.loads(args.report.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                console.print(f"codegraph realbugs: cannot read the scan report {args.report}: {exc}")
+                return 2
+            print(render_review(review_sample(report, args.count, args.seed), args.root, args.context))
+            return 0
+        if args.command == "sample":
+            count = write_sample(args.data, args.out, args.latest_files)
+            console.print(f"{count} files under {args.out}")
             return 0
         analyzer = Analyzer(Settings(model=args.checkpoint) if args.checkpoint else Settings())
         report = evaluate(args.data, analyzer, args.latest_files)

@@ -180,3 +180,56 @@ def test_cli_writes_the_report_with_a_given_checkpoint(tmp_path: Path, tiny_mode
     assert "`tiny-random`" in text and "- fixes: 2 " in text
     assert "- newest releases (1 files per package): 4 functions, 4 with candidate locations" in text
     assert realbugs.main(["eval", "--data", str(out), "--checkpoint", str(tmp_path / "missing")]) == 2
+
+
+def test_sample_writes_the_newest_release_files(tmp_path: Path) -> None:
+    root = tmp_path / "realbugs"
+    _sdist(root / "sdists", "geom", "1.0", {"geom/core.py": OLD})
+    _sdist(
+        root / "sdists",
+        "geom",
+        "1.1",
+        {
+            "geom/core.py": NEW,
+            "geom/util.py": b"def g(a, b):\n    return a - b\n",
+            "geom/flat.py": b"Y = 2\n",
+        },
+    )
+    out = tmp_path / "sample"
+    assert realbugs.main(["sample", "--data", str(root), "--out", str(out), "--latest-files", "5"]) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.py"))
+    assert written == ["geom/geom/core.py", "geom/geom/util.py"]  # no function, not sampled: flat.py
+    assert (out / "geom/geom/core.py").read_bytes() == NEW
+
+
+def _finding(path: str, line: int) -> dict:
+    return {
+        "path": path,
+        "line": line,
+        "column": 1,
+        "rule": "CG001",
+        "confidence": 0.9,
+        "function": "f",
+        "message": f"finding at {line}",
+        "related": [{"line": 1, "message": "`x` is defined or last used here"}],
+    }
+
+
+def test_review_draws_a_seeded_sample_and_shows_the_code(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "m.py").write_text("".join(f"line{n} = {n}\n" for n in range(1, 21)))
+    findings = [_finding("m.py", n) for n in range(1, 21)]
+    report = tmp_path / "scan.json"
+    report.write_text(json.dumps({"findings": findings[::-1]}))
+    first = realbugs.review_sample(json.loads(report.read_text()), 5, seed=3)
+    # the draw depends on the seed and the findings, not on the report's order
+    assert first == realbugs.review_sample({"findings": findings}, 5, seed=3)
+    assert len({f["line"] for f in first}) == 5
+    assert first != realbugs.review_sample({"findings": findings}, 5, seed=4)
+    args = ["review", str(report), "--root", str(tmp_path), "--count", "2", "--seed", "3", "--context", "1"]
+    assert realbugs.main(args) == 0
+    text = capsys.readouterr().out
+    n = first[0]["line"]
+    assert f"## 1. `m.py:{n}` CG001 0.90 `f`" in text and f">> {n:5d} line{n} = {n}" in text
+    assert "- line 1: `x` is defined or last used here" in text and "## 3." not in text
+    report.write_text("{not json")
+    assert realbugs.main(["review", str(report)]) == 2

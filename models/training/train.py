@@ -90,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
         "max_valid_units": 0,
         "extra_train": [],  # more dataset dirs (same vocabulary) whose training splits join the run
         "window_shards": 0,  # 0: every training unit in memory; N: stream N shards at a time
+        "valid_dir": "",  # the dataset whose validation split is used ("": dir)
     },
     "optim": {
         "lr": 1e-3,
@@ -111,6 +112,7 @@ DEFAULTS: dict[str, Any] = {
         "threads": 0,  # torch threads per process; 0: cores / processes
         "prepare_workers": 0,  # processes computing encodings for the cache; 0: all cores
         "prune": True,  # layers compute only the graph nodes the loss depends on (same gradients)
+        "init": "",  # an exported checkpoint whose weights start the run (same model and vocabulary)
     },
     "export": {"path": "", "name": "codegraph-detector", "half": True},
     "eval": {"baseline": "", "out": "models/weights/EVAL.md"},
@@ -353,6 +355,13 @@ class Trainer:
             self.vocab = dataset_vocabulary(self.data_dir)
         except (FileNotFoundError, ValueError) as exc:
             raise TrainError(str(exc)) from None
+        self.valid_dir = Path(data_cfg.get("valid_dir") or self.data_dir)
+        if self.valid_dir != self.data_dir:
+            try:
+                if dataset_vocabulary(self.valid_dir).fingerprint() != self.vocab.fingerprint():
+                    raise TrainError(f"{self.valid_dir} has another vocabulary than {self.data_dir}")
+            except (FileNotFoundError, ValueError) as exc:
+                raise TrainError(str(exc)) from None
         self.model_config = ModelConfig.from_dict(config["model"]).with_vocab(self.vocab)
         transform = feature_transform(self.model_config)
         workers = int(self.train_cfg["prepare_workers"]) or (os.cpu_count() or 1)
@@ -375,7 +384,7 @@ class Trainer:
                 limit = int(data_cfg["max_valid_units"]) or None
                 try:
                     self.valid_data = prepare_split(
-                        self.data_dir, str(data_cfg["valid"]), transform, cache, workers, limit
+                        self.valid_dir, str(data_cfg["valid"]), transform, cache, workers, limit
                     )
                 except TrainError:
                     self.valid_data = []
@@ -383,6 +392,8 @@ class Trainer:
 
         torch.manual_seed(self.seed)  # identical initial weights in every process
         self.model = build_model(self.model_config).to(self.dist.device)
+        if self.train_cfg.get("init"):
+            self._init_from(str(self.train_cfg["init"]))
         self.model.prune_training = bool(self.train_cfg["prune"])
         self.net: nn.Module = self.model
         if self.dist.world > 1:
@@ -449,6 +460,20 @@ class Trainer:
                 self.last_path,
             )
         self.dist.barrier()
+
+    def _init_from(self, path: str) -> None:
+        """Start from the weights of an exported checkpoint (fine-tuning); a resume replaces them."""
+        from codegraph.models.predict import ModelError, load_checkpoint
+
+        try:
+            model, vocab, config, _ = load_checkpoint(path)
+        except ModelError as exc:
+            raise TrainError(f"[train] init: {exc}") from None
+        if vocab.fingerprint() != self.vocab.fingerprint():
+            raise TrainError(f"[train] init: {path} has another vocabulary than the training data")
+        if config.to_dict() != self.model_config.to_dict():
+            raise TrainError(f"[train] init: {path} has another model config than [model]")
+        self.model.load_state_dict(model.state_dict())  # copied into this model's float32 weights
 
     def resume(self) -> bool:
         if not self.last_path.is_file():

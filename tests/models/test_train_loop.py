@@ -97,6 +97,26 @@ def test_train_resume_export_and_evaluate(dataset: Path, tmp_path: Path) -> None
     preds = load_predictor(tmp_path / "shipped" / "det").predict([toy_unit()])
     assert 0 <= preds[0].p_no_bug <= 1
 
+    # fine-tuning starts from the export's weights; another architecture is refused
+    cfg = train.load_config(TINY, [f"data.dir={dataset}", f"train.init={tmp_path / 'shipped' / 'det'}"])
+    tuned = train.Trainer(cfg, tmp_path / "tuned", quiet=True)
+    start = load_checkpoint(tmp_path / "shipped" / "det")[0].state_dict()
+    assert all(torch.equal(v, start[k].float()) for k, v in tuned.model.state_dict().items())
+    scratch = train.Trainer(
+        train.load_config(TINY, [f"data.dir={dataset}"]), tmp_path / "scratch", quiet=True
+    )
+    assert any(not torch.equal(v, start[k].float()) for k, v in scratch.model.state_dict().items())
+    wider = [f"data.dir={dataset}", f"train.init={tmp_path / 'shipped' / 'det'}", "model.hidden=32"]
+    with pytest.raises(train.TrainError, match="another model config"):
+        train.Trainer(train.load_config(TINY, wider), tmp_path / "wider", quiet=True)
+
+    # validation from another dataset directory (same vocabulary), or a clear error
+    cfg = train.load_config(TINY, [f"data.dir={dataset}", f"data.valid_dir={dataset}"])
+    assert len(train.Trainer(cfg, tmp_path / "valid-dir", quiet=True).valid_data) > 0
+    with pytest.raises(train.TrainError):
+        missing = [f"data.dir={dataset}", f"data.valid_dir={tmp_path / 'none'}"]
+        train.Trainer(train.load_config(TINY, missing), tmp_path / "missing", quiet=True)
+
     # a baseline beside it, then the report
     base = tmp_path / "baseline"
     assert run_train(dataset, base, "--set", "model.kind=baseline", "--max-steps", "3") == 0

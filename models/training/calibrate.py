@@ -88,13 +88,18 @@ def _golden(fn: Callable[[float], float], lo: float, hi: float, steps: int = 40)
     return (lo + hi) / 2
 
 
+def _grid_then_golden(fn: Callable[[float], float], grid: np.ndarray, steps: int) -> float:
+    """The minimum of ``fn`` over ``grid``, refined by golden-section search between its neighbours."""
+    values = [fn(float(x)) for x in grid]
+    i = int(np.argmin(values))
+    lo, hi = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, len(grid) - 1)])
+    best = _golden(fn, lo, hi, steps)
+    return best if fn(best) <= values[i] else float(grid[i])
+
+
 def _minimise(fn: Callable[[float], float], grid: np.ndarray = _GRID) -> float:
     """Grid search over T, then golden-section search on log T around the best grid point."""
-    values = [fn(float(t)) for t in grid]
-    i = int(np.argmin(values))
-    lo, hi = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, len(grid) - 1)])
-    best = float(np.exp(_golden(lambda x: fn(float(np.exp(x))), float(lo), float(hi), steps=30)))
-    return best if fn(best) <= values[i] else float(grid[i])
+    return float(np.exp(_grid_then_golden(lambda x: fn(float(np.exp(x))), np.log(grid), steps=30)))
 
 
 def location_nll_biased(logits: BugLogits, y_loc: Tensor, bias: float, t_loc: float) -> float:
@@ -125,10 +130,7 @@ def _fit_temperature(logits: BugLogits, y_loc: Tensor, bias: float) -> float:
 def _fit_bias(logits: BugLogits, y_loc: Tensor, t_loc: float) -> float:
     """The no-bug bias of least NLL at a fixed temperature: a grid over [-4, 4], then golden section."""
     grid = np.linspace(-4.0, 4.0, 81)
-    values = [location_nll_biased(logits, y_loc, float(b), t_loc) for b in grid]
-    i = int(np.argmin(values))
-    lo, hi = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, len(grid) - 1)])
-    return _golden(lambda b: location_nll_biased(logits, y_loc, b, t_loc), lo, hi)
+    return _grid_then_golden(lambda b: location_nll_biased(logits, y_loc, b, t_loc), grid, steps=40)
 
 
 def fit_temperatures(logits: BugLogits, y_loc: Tensor, y_rep: Tensor) -> tuple[float, float]:

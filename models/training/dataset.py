@@ -929,6 +929,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--rw-k", type=int, default=8)
     build.add_argument("--lap-k", type=int, default=8)
+    from codegraph.models.training.negatives import add_parser as add_negatives
+
+    add_negatives(sub)
     stats = sub.add_parser("stats", help="print the dataset's figures")
     stats.add_argument("--out", type=Path, default=DEFAULT_OUT)
     stats.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -938,6 +941,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
+    if args.command == "negatives":
+        from codegraph.models.training.negatives import run
+
+        return run(args)
     if args.command == "build":
         if not 0.0 <= args.no_bug_ratio <= 1.0:
             console.print("[red]--no-bug-ratio must be between 0 and 1")

@@ -174,6 +174,7 @@ class Outcomes:
     joint_ok: Tensor
     confidence: Tensor
     top_ok: Tensor
+    top_rule: Tensor
     swap_evidence: Tensor
 
     @classmethod
@@ -183,7 +184,7 @@ class Outcomes:
 
     @classmethod
     def empty(cls) -> Outcomes:
-        longs = ("rule", "hops", "lines", "swap_evidence")
+        longs = ("rule", "hops", "lines", "top_rule", "swap_evidence")
         dtypes = {**{n: torch.long for n in longs}, "confidence": torch.float}
         return cls(**{n: torch.zeros(0, dtype=dtypes.get(n, torch.bool)) for n in cls.__dataclass_fields__})
 
@@ -222,6 +223,8 @@ def outcomes(logits: BugLogits, batch: Data, t_loc: float = 1.0, t_rep: float = 
     best_pair, top_cand = group_argmax(pair, cand_graph, b)
     confidence = torch.where(top_cand >= 0, best_pair.exp(), torch.zeros_like(best_pair))
     top_ok = has_fix & (top_cand == y_loc) & (rep_at(top_cand) == y_rep)
+    cand_rule = batch.cand_rule.cpu()
+    top_rule = torch.where(top_cand >= 0, cand_rule[top_cand.clamp_min(0)] if c else top_cand, -1)
     return Outcomes(
         is_bug=is_bug,
         has_fix=has_fix,
@@ -234,6 +237,7 @@ def outcomes(logits: BugLogits, batch: Data, t_loc: float = 1.0, t_rep: float = 
         joint_ok=joint_ok,
         confidence=confidence,
         top_ok=top_ok,
+        top_rule=top_rule,
         swap_evidence=swap_evidence(batch),
     )
 

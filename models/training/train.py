@@ -8,9 +8,10 @@
 The dataset directory (``[data] dir``) holds ``vocab.json`` and shards
 (``train/*.pt``, ``valid/*.pt``, ``test/*.pt``, written with
 :func:`codegraph.models.tensorize.save_shard`). Shortcut edges and positional
-encodings are added as the model config asks and cached in ``OUT/cache``.
+encodings are added as the model config asks and cached in ``OUT/cache`` (or ``[train] cache``).
 ``[data] extra_train`` adds more datasets' training splits (built from the same corpus,
-e.g. with other injection seeds), and ``[data] window_shards = N`` streams the training
+e.g. with other injection seeds, or mined hard negatives; ``extra_repeat`` weights
+them), and ``[data] window_shards = N`` streams the training
 units N shards at a time instead of holding them all in memory
 (:mod:`codegraph.models.training.trainset`).
 
@@ -89,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
         "max_train_units": 0,
         "max_valid_units": 0,
         "extra_train": [],  # more dataset dirs (same vocabulary) whose training splits join the run
+        "extra_repeat": [],  # times each extra_train dataset's shards appear in an epoch (1 each if empty)
         "window_shards": 0,  # 0: every training unit in memory; N: stream N shards at a time
         "valid_dir": "",  # the dataset whose validation split is used ("": dir)
     },
@@ -113,6 +115,7 @@ DEFAULTS: dict[str, Any] = {
         "prepare_workers": 0,  # processes computing encodings for the cache; 0: all cores
         "prune": True,  # layers compute only the graph nodes the loss depends on (same gradients)
         "init": "",  # an exported checkpoint whose weights start the run (same model and vocabulary)
+        "cache": "",  # the encoding cache ("": OUT/cache); runs of one model config may share one
     },
     "export": {"path": "", "name": "codegraph-detector", "half": True},
     "eval": {"baseline": "", "out": "models/weights/EVAL.md"},
@@ -277,16 +280,20 @@ def prepare_split(
 
 
 def training_shards(
-    data_dir: Path, split: str, extra: Sequence[str], vocab: Vocabulary
+    data_dir: Path, split: str, extra: Sequence[str], vocab: Vocabulary, repeat: Sequence[int] = ()
 ) -> list[tuple[Path, str]]:
     """(shard, split) of the run's training data: ``data_dir``'s split, then each extra dataset's
-    ``train`` split; every extra dataset must share the vocabulary."""
+    ``train`` split (``repeat[i]`` times for the i-th, once if ``repeat`` is empty); every
+    extra dataset must share the vocabulary."""
     shards = [(f, split) for f in shard_files(data_dir, split)]
     if not shards:
         raise TrainError(
             f"no shards in {data_dir / split}: build the dataset first (codegraph dataset build)"
         )
-    for name in extra:
+    repeat = list(repeat) or [1] * len(extra)
+    if len(repeat) != len(extra) or not all(isinstance(r, int) and r >= 1 for r in repeat):
+        raise TrainError("data.extra_repeat: one whole number >= 1 per data.extra_train entry (or none)")
+    for name, times in zip(extra, repeat):
         other = Path(name)
         try:
             theirs = dataset_vocabulary(other)
@@ -300,7 +307,7 @@ def training_shards(
         files = shard_files(other, "train")
         if not files:
             raise TrainError(f"data.extra_train: no shards in {other / 'train'}")
-        shards += [(f, "train") for f in files]
+        shards += [(f, "train") for f in files] * times
     return shards
 
 
@@ -365,15 +372,25 @@ class Trainer:
         self.model_config = ModelConfig.from_dict(config["model"]).with_vocab(self.vocab)
         transform = feature_transform(self.model_config)
         workers = int(self.train_cfg["prepare_workers"]) or (os.cpu_count() or 1)
-        cache = out / "cache"
+        cache = Path(self.train_cfg.get("cache") or out / "cache")
         shards = training_shards(
-            self.data_dir, str(data_cfg["train"]), list(data_cfg["extra_train"]), self.vocab
+            self.data_dir,
+            str(data_cfg["train"]),
+            list(data_cfg["extra_train"]),
+            self.vocab,
+            list(data_cfg["extra_repeat"]),
         )
         self.valid_data: list[UnitData] = []
         for turn in (0, 1):  # the main process fills the cache first, the others then read it
             if (turn == 0) == self.dist.main:
                 for split in sorted({sp for _, sp in shards}):
-                    warm_cache([f for f, sp in shards if sp == split], split, transform, cache, workers)
+                    warm_cache(
+                        list(dict.fromkeys(f for f, sp in shards if sp == split)),
+                        split,
+                        transform,
+                        cache,
+                        workers,
+                    )
                 self.train_set = TrainSet(
                     shards,
                     transform,

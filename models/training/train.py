@@ -117,7 +117,12 @@ DEFAULTS: dict[str, Any] = {
         "init": "",  # an exported checkpoint whose weights start the run (same model and vocabulary)
         "cache": "",  # the encoding cache ("": OUT/cache); runs of one model config may share one
     },
-    "export": {"path": "", "name": "codegraph-detector", "half": True},
+    "export": {
+        "path": "",
+        "name": "codegraph-detector",
+        "half": True,
+        "weights": "best",  # best: the best validation step's weights; last: the run's latest weights
+    },
     "eval": {"baseline": "", "out": "models/weights/EVAL.md"},
 }
 for _key in ("num_node_types", "num_subtokens", "num_repair_tokens"):
@@ -176,6 +181,8 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
         ModelConfig.from_dict(config["model"])
     except (TypeError, ValueError) as exc:
         raise TrainError(f"invalid [model] config: {exc}") from None
+    if config["export"]["weights"] not in ("best", "last"):
+        raise TrainError(f"export.weights must be 'best' or 'last', not {config['export']['weights']!r}")
     return config
 
 
@@ -688,10 +695,13 @@ class Trainer:
 
     # -- export ---------------------------------------------------------------------------------------
     def export(self, paths: Sequence[Path], finished: bool) -> list[Path]:
-        """Calibrate the best weights on the validation split and write the shippable checkpoint(s)."""
+        """Calibrate the best (or, with ``[export] weights = "last"``, the latest) weights on the
+        validation split and write the shippable checkpoint(s)."""
         if not self.dist.main:
             return []
-        if self.best_path.is_file():
+        which = str(self.config["export"]["weights"])
+        from_best = which == "best" and self.best_path.is_file()
+        if from_best:
             best = torch.load(self.best_path, weights_only=True, map_location=self.dist.device)
             self.model.load_state_dict(best["model"])
         t_loc, t_rep, ece, valid = 1.0, 1.0, float("nan"), {}
@@ -720,6 +730,7 @@ class Trainer:
             "data_dir": str(self.data_dir),
             "vocab_sha256": self.vocab.fingerprint(),
             "best_step": int(self.best["step"]),
+            "exported_step": int(self.best["step"]) if from_best else self.step,
             "steps_trained": self.step,
             "schedule_finished": finished,
             "parameters": count_parameters(self.model),

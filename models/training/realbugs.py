@@ -71,7 +71,7 @@ from codegraph.units import AnalysisUnit
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PACKAGES = HERE / "heldout_packages.txt"
-THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7, 0.8, 0.85, 0.9)
+THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 SAMPLES_NAME = "samples.jsonl"
 LATEST_FILES_PER_PACKAGE = 25
 

@@ -54,6 +54,8 @@ from codegraph.models.training.calibrate import expected_calibration_error, fit_
 from codegraph.schema import EdgeKind
 
 THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+#: the finer grid of ``--json``'s ``curve`` (0.01 ... 0.99), for reading recall at any threshold
+FINE: tuple[float, ...] = tuple(round(k / 100, 2) for k in range(1, 100))
 HOPS_BUCKETS: tuple[tuple[int, int, str], ...] = (
     (0, 2, "0-1"),
     (2, 4, "2-3"),
@@ -680,7 +682,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(report)
     if args.json:
-        payload = {n: {"summary": summary(o), "thresholds": precision_recall(o)} for n, o in results.items()}
+        payload = {
+            n: {"summary": summary(o), "thresholds": precision_recall(o), "curve": precision_recall(o, FINE)}
+            for n, o in results.items()
+        }
         Path(args.json).write_text(json.dumps(payload, indent=1), encoding="utf-8")
     return 0
 

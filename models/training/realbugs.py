@@ -45,6 +45,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 from packaging.version import InvalidVersion, Version
 from rich.console import Console
 
@@ -74,6 +75,8 @@ DEFAULT_PACKAGES = HERE / "heldout_packages.txt"
 THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 SAMPLES_NAME = "samples.jsonl"
 LATEST_FILES_PER_PACKAGE = 25
+#: the label of the newest-release population (reports and JSON)
+NEWEST = "newest releases"
 
 
 @dataclass(frozen=True)
@@ -293,9 +296,11 @@ def evaluate_sample(analyzer: Analyzer, root: Path, fix: RealFix) -> SampleResul
     return SampleResult(fix, found, top[2], new_top[2] if new_top else 0.0)
 
 
-def flag_rates(analyzer: Analyzer, items: Sequence[tuple[str, bytes]]) -> tuple[int, list[float]]:
-    """(functions analysed, the best confidence of each function with candidates) over ``items``."""
+def flag_rates(analyzer: Analyzer, items: Sequence[tuple[str, bytes]]) -> tuple[int, list[float], list[str]]:
+    """(functions analysed, the best confidence of each function with candidates, the first
+    path component of its file: the package in a :func:`latest_release_sample`) over ``items``."""
     confidences: list[float] = []
+    groups: list[str] = []
     count = 0
     for path, source in items:
         try:
@@ -307,7 +312,8 @@ def flag_rates(analyzer: Analyzer, items: Sequence[tuple[str, bytes]]) -> tuple[
         for pred in analyzer.predictor.predict(units) if units else []:
             best = best_pair(pred.loc_probs, pred.rep_probs)
             confidences.append(best[2] if best else 0.0)
-    return count, confidences
+            groups.append(path.split("/", 1)[0])
+    return count, confidences, groups
 
 
 def latest_release_sample(root: Path, per_package: int, seed: int = 0) -> list[tuple[str, bytes]]:
@@ -412,9 +418,13 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def evaluate(root: Path, analyzer: Analyzer, per_package: int = LATEST_FILES_PER_PACKAGE) -> str:
-    """The markdown report of ``analyzer``'s model on the fixes mined into ``root``."""
-    info = {"model": f"`{analyzer.model_info()['name']}` (sha256 {analyzer.model_info()['sha256'][:12]})"}
+def evaluate(
+    root: Path, analyzer: Analyzer, per_package: int = LATEST_FILES_PER_PACKAGE, json_out: Path | None = None
+) -> str:
+    """The markdown report of ``analyzer``'s model on the fixes mined into ``root``; with
+    ``json_out``, also each function's best confidence per population (for ``compare``)."""
+    model = analyzer.model_info()
+    info = {"model": f"`{model['name']}` (sha256 {model['sha256'][:12]})"}
     fixes = read_samples(root)
     results = [r for f in fixes if (r := evaluate_sample(analyzer, root, f)) is not None]
     new_files = sorted({f.new_file(root) for f in fixes})
@@ -425,10 +435,107 @@ def evaluate(root: Path, analyzer: Analyzer, per_package: int = LATEST_FILES_PER
     }
     if per_package > 0:
         sample = latest_release_sample(root, per_package)
-        populations[f"newest releases ({per_package} files per package)"] = flag_rates(analyzer, sample)
+        populations[f"{NEWEST} ({per_package} files per package)"] = flag_rates(analyzer, sample)
     info["data"] = f"`{root}` ({len(fixes)} mined, {len(results)} still matched)"
     info["date"] = time.strftime("%Y-%m-%d")
-    return render(results, populations, info)
+    if json_out is not None:
+        payload = {
+            "model": {"name": model["name"], "sha256": model["sha256"]},
+            "populations": {
+                name: {"functions": n, "confidence": conf, "group": groups}
+                for name, (n, conf, groups) in populations.items()
+            },
+            "fixes": [{"function": r.fix.function, "path": r.fix.path, "found": r.found} for r in results],
+        }
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(payload) + "\n", encoding="utf-8")
+    return render(results, {k: v[:2] for k, v in populations.items()}, info)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@dataclass
+class Curve:
+    """One model: its synthetic recall over thresholds (``codegraph eval --json``'s ``curve``)
+    and its best confidence per function of released code (``codegraph realbugs eval --json``)."""
+
+    name: str
+    recall: list[tuple[float, float]]  # (threshold, recall), thresholds ascending
+    confidence: list[float]
+    group: list[str]
+
+    def threshold_for(self, target: float) -> tuple[float, float] | None:
+        """The highest threshold whose synthetic recall is at least ``target``, and that recall."""
+        ok = [(t, r) for t, r in self.recall if r >= target]
+        return max(ok) if ok else None
+
+
+def load_curve(name: str, real_json: Path, eval_json: Path, key: str) -> Curve:
+    """A :class:`Curve` from the two JSON files; raises FileNotFoundError / ValueError."""
+    try:
+        real = json.loads(real_json.read_text(encoding="utf-8"))
+        synthetic = json.loads(eval_json.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FileNotFoundError(f"{exc.filename}: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    population = next((v for k, v in real.get("populations", {}).items() if k.startswith(NEWEST)), None)
+    if population is None:
+        raise ValueError(f"{real_json}: no newest-release population (written by `realbugs eval --json`)")
+    if key not in synthetic or "curve" not in synthetic[key]:
+        raise ValueError(f"{eval_json}: no curve for {key!r} (written by `codegraph eval --json`)")
+    recall = sorted((float(r["threshold"]), float(r["recall"])) for r in synthetic[key]["curve"])
+    return Curve(name, recall, [float(c) for c in population["confidence"]], list(population["group"]))
+
+
+def compare(curves: Sequence[Curve], targets: Sequence[float], draws: int = 2000, seed: int = 0) -> str:
+    """Markdown: at each synthetic recall target, each model's threshold and the share of
+    released functions it flags; against the first model, the ratio of flags with a 95%
+    bootstrap interval that resamples packages (the same functions for every model)."""
+    first = curves[0]
+    for c in curves[1:]:
+        if c.group != first.group:
+            raise ValueError(f"{c.name} was evaluated on other released functions than {first.name}")
+    packages = sorted(set(first.group))
+    index = {p: i for i, p in enumerate(packages)}
+    member = np.array([index[g] for g in first.group])
+    rng = np.random.default_rng(seed)
+    weights = np.stack([np.bincount(rng.integers(0, len(packages), len(packages)), minlength=len(packages))
+                        for _ in range(draws)])  # fmt: skip
+    total = len(first.group)
+    lines = [
+        f"Released functions: {total:,} with candidate locations in {len(packages)} packages. At each "
+        "recall of injected bugs (test units), each model at the highest threshold that reaches it; "
+        f"flags against {first.name}'s, with a 95% interval from {draws:,} draws of packages.",
+        "",
+        "| recall at least | " + " | ".join(f"{c.name}: threshold, recall, flagged" for c in curves)
+        + "".join(f" | {c.name} / {first.name}" for c in curves[1:]) + " |",
+        "|---:|" + "---:|" * (len(curves) + len(curves) - 1),
+    ]  # fmt: skip
+    for target in targets:
+        cells, counts = [], []
+        for c in curves:
+            point = c.threshold_for(target)
+            if point is None:
+                cells.append("-")
+                counts.append(None)
+                continue
+            flagged = np.array(c.confidence) >= point[0]
+            counts.append(np.bincount(member[flagged], minlength=len(packages)))
+            cells.append(
+                f"{point[0]:.2f}, {100 * point[1]:.1f}%, {int(flagged.sum())} ({100 * flagged.mean():.2f}%)"
+            )
+        ratios = []
+        for n in counts[1:]:
+            if n is None or counts[0] is None or counts[0].sum() == 0:
+                ratios.append("-")
+                continue
+            boot = (weights @ n) / np.maximum(weights @ counts[0], 1)
+            lo, hi = np.percentile(boot, [2.5, 97.5])
+            ratios.append(f"{n.sum() / counts[0].sum():.2f} [{lo:.2f}, {hi:.2f}]")
+        lines.append(f"| {100 * target:.0f}% | " + " | ".join(cells + ratios) + " |")
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- CLI
@@ -454,6 +561,23 @@ def _parser() -> argparse.ArgumentParser:
         default=LATEST_FILES_PER_PACKAGE,
         help=f"files per package of each newest release to count flags in ({LATEST_FILES_PER_PACKAGE})",
     )
+    e.add_argument("--json", type=Path, default=None, help="also write each function's best confidence here")
+    c = sub.add_parser(
+        "compare",
+        help="flags on released code of several models at equal recall of injected bugs",
+    )
+    c.add_argument(
+        "--model",
+        nargs=4,
+        action="append",
+        required=True,
+        metavar=("NAME", "REAL_JSON", "EVAL_JSON", "KEY"),
+        help="a model: its `realbugs eval --json` file, a `codegraph eval --json` file and the model's key "
+        "there (detector or baseline); the first is the reference",
+    )
+    c.add_argument("--recall", type=float, nargs="+", default=[0.30, 0.35, 0.40, 0.45, 0.50])
+    c.add_argument("--draws", type=int, default=2000, help="bootstrap draws of packages")
+    c.add_argument("--out", type=Path, default=None, help="write the markdown here")
     x = sub.add_parser(
         "sample",
         help="write the seeded sample of newest-release files that `eval` counts flags in, to scan or review",
@@ -536,13 +660,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             print(render_review(review_sample(report, args.count, args.seed), args.root, args.context))
             return 0
+        if args.command == "compare":
+            if len(args.model) < 2:
+                console.print("codegraph realbugs compare: give --model at least twice")
+                return 2
+            curves = [load_curve(name, Path(real), Path(ev), key) for name, real, ev, key in args.model]
+            text = compare(curves, args.recall, draws=args.draws)
+            if args.out:
+                args.out.write_text(text, encoding="utf-8")
+                console.print(f"wrote {args.out}")
+            else:
+                print(text, end="")
+            return 0
         if args.command == "sample":
             count = write_sample(args.data, args.out, args.latest_files)
             console.print(f"{count} files under {args.out}")
             return 0
         analyzer = Analyzer(Settings(model=args.checkpoint) if args.checkpoint else Settings())
-        report = evaluate(args.data, analyzer, args.latest_files)
-    except (FileNotFoundError, CorpusError, ModelError) as exc:
+        report = evaluate(args.data, analyzer, args.latest_files, args.json)
+    except (FileNotFoundError, ValueError, CorpusError, ModelError) as exc:
         console.print(f"codegraph realbugs: {exc}")
         return 2
     if args.out:

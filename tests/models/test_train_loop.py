@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import sys
@@ -154,6 +155,11 @@ def test_train_resume_export_and_evaluate(dataset: Path, tmp_path: Path) -> None
     assert "| joint detector − baseline (95% CI) |" in text
     data = json.loads(numbers.read_text())
     assert data["detector"]["summary"]["units"] == 24
+    curve = data["detector"]["curve"]  # recall at every threshold 0.01 ... 0.99, as on the coarse grid
+    assert [r["threshold"] for r in curve] == [k / 100 for k in range(1, 100)]
+    assert all(x["recall"] >= y["recall"] for x, y in itertools.pairwise(curve))
+    for row in data["detector"]["thresholds"]:
+        assert next(r for r in curve if r["threshold"] == row["threshold"])["recall"] == row["recall"]
     # the same split of two builds (here one build twice): twice the units, the same rates
     twice = tmp_path / "twice.json"
     args = ["--checkpoint", str(straight / "detector"), "--baseline", str(base / "detector")]

@@ -150,6 +150,19 @@ def test_mine_and_evaluate_from_local_sdists(tmp_path: Path) -> None:
     assert "| CG003 | 1 | 1 (100.0%) |" in report and "| CG004 | 1 | 0 (0.0%) |" in report
     assert "| geom | 1.0 .. 1.1 | 2 |" in report
 
+    # --json: each released function's best confidence and its package, for `compare`
+    realbugs.evaluate(
+        out,
+        Analyzer(Settings(), predictor=TokenPredictor("op:*")),
+        per_package=2,
+        json_out=tmp_path / "r.json",
+    )
+    payload = json.loads((tmp_path / "r.json").read_text())
+    newest = payload["populations"]["newest releases (2 files per package)"]
+    # core.py's four functions (same.py's has no candidate location)
+    assert newest == {"functions": 5, "confidence": [0.9] * 4, "group": ["geom"] * 4}
+    assert [f["found"] for f in payload["fixes"]] == [0.9, 0.0]
+
 
 def test_missing_samples_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert realbugs.main(["eval", "--data", str(tmp_path / "none")]) == 2
@@ -233,3 +246,61 @@ def test_review_draws_a_seeded_sample_and_shows_the_code(tmp_path: Path, capsys)
     assert "- line 1: `x` is defined or last used here" in text and "## 3." not in text
     report.write_text("{not json")
     assert realbugs.main(["review", str(report)]) == 2
+
+
+def test_compare_flags_at_equal_synthetic_recall(tmp_path: Path) -> None:
+    # two packages of released functions; model b reaches each recall at a higher threshold
+    groups = ["p"] * 6 + ["q"] * 4
+    a = realbugs.Curve(
+        "a", [(0.3, 0.5), (0.5, 0.4), (0.7, 0.3)], [0.9, 0.6, 0.6, 0.4, 0.1, 0.0, 0.8, 0.4, 0.35, 0.2], groups
+    )
+    b = realbugs.Curve(
+        "b", [(0.3, 0.6), (0.5, 0.5), (0.7, 0.4)], [0.9, 0.6, 0.2, 0.4, 0.1, 0.0, 0.8, 0.4, 0.35, 0.2], groups
+    )
+    assert a.threshold_for(0.4) == (0.5, 0.4) and b.threshold_for(0.4) == (0.7, 0.4)
+    assert a.threshold_for(0.45) == (0.3, 0.5) and b.threshold_for(0.9) is None
+    table = realbugs.compare([a, b], [0.4, 0.5], draws=200)
+    # recall 40%: a at 0.5 flags 0.9, 0.6, 0.6, 0.8 (4); b at 0.7 flags 0.9, 0.8 (2): ratio 0.5
+    row = next(x for x in table.splitlines() if x.startswith("| 40% |"))
+    assert "0.50, 40.0%, 4 (40.00%)" in row and "0.70, 40.0%, 2 (20.00%)" in row and "| 0.50 [" in row
+    lo, hi = (float(v) for v in row.rsplit("[", 1)[1].rstrip(" |]").split(","))
+    assert lo <= 0.5 <= hi
+    row = next(x for x in table.splitlines() if x.startswith("| 50% |"))
+    assert "0.30, 50.0%, 7 (70.00%)" in row and "0.50, 50.0%, 3 (30.00%)" in row
+    c = realbugs.Curve("c", b.recall, b.confidence, ["p"] * 10)
+    try:
+        realbugs.compare([a, c], [0.4])
+    except ValueError as exc:
+        assert "other released functions" in str(exc)
+    else:
+        raise AssertionError("functions of other packages were compared")
+
+    # from the files `realbugs eval --json` and `codegraph eval --json` write
+    real = {
+        "populations": {
+            "newest releases (1 files per package)": {
+                "functions": 10,
+                "confidence": a.confidence,
+                "group": groups,
+            }
+        }
+    }
+    synthetic = {
+        "detector": {"curve": [{"threshold": t, "recall": r, "precision": 1.0} for t, r in a.recall]}
+    }
+    (tmp_path / "real.json").write_text(json.dumps(real))
+    (tmp_path / "eval.json").write_text(json.dumps(synthetic))
+    loaded = realbugs.load_curve("a", tmp_path / "real.json", tmp_path / "eval.json", "detector")
+    assert loaded == a
+    argv = ["compare", "--recall", "0.4"]
+    for name in ("a", "b"):
+        argv += ["--model", name, str(tmp_path / "real.json"), str(tmp_path / "eval.json"), "detector"]
+    assert realbugs.main([*argv, "--out", str(tmp_path / "c.md")]) == 0
+    assert "| 1.00 [1.00, 1.00] |" in (tmp_path / "c.md").read_text()
+    assert realbugs.main([*argv[:-1], "baseline"]) == 2  # no such key
+    assert (
+        realbugs.main(
+            ["compare", "--model", "a", str(tmp_path / "none.json"), str(tmp_path / "eval.json"), "detector"]
+        )
+        == 2
+    )

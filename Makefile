@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: testsets train-baseline realbugs setup demo test lint bench train train-full clean
+.PHONY: testsets train-baseline negatives realbugs setup demo test lint bench train train-full clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -65,6 +65,14 @@ STEPS ?=
 train-baseline: $(STAMP)
 	$(BIN)/codegraph train --config models/training/shipped.toml --resume --set model.kind=baseline \
 		$(if $(STEPS),--set optim.steps=$(STEPS)) --out runs/baseline --export runs/baseline/export/baseline
+
+# hard negatives: the clean training functions the shipped model flags, and a fine-tune with them
+negatives: $(STAMP)
+	$(BIN)/codegraph dataset build --out data/dataset-clean --seed 0 --no-bug-ratio 1 --splits train \
+		--vocab data/dataset-full --jobs 2
+	$(BIN)/codegraph dataset negatives --from data/dataset-clean --checkpoint models/weights/detector \
+		--min-confidence 0.3 --out data/negatives
+	$(BIN)/codegraph train --config models/training/negatives.toml --resume
 
 # real fixes from the held-out packages' release history, and the shipped model on them
 realbugs: $(STAMP)

@@ -44,6 +44,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from packaging.version import InvalidVersion, Version
@@ -464,6 +465,7 @@ class Curve:
     recall: list[tuple[float, float]]  # (threshold, recall), thresholds ascending
     confidence: list[float]
     group: list[str]
+    model: str = ""  # the checkpoint's name and sha256, as the real-code JSON records them
 
     def threshold_for(self, target: float) -> tuple[float, float] | None:
         """The highest threshold whose synthetic recall is at least ``target``, and that recall."""
@@ -486,7 +488,9 @@ def load_curve(name: str, real_json: Path, eval_json: Path, key: str) -> Curve:
     if key not in synthetic or "curve" not in synthetic[key]:
         raise ValueError(f"{eval_json}: no curve for {key!r} (written by `codegraph eval --json`)")
     recall = sorted((float(r["threshold"]), float(r["recall"])) for r in synthetic[key]["curve"])
-    return Curve(name, recall, [float(c) for c in population["confidence"]], list(population["group"]))
+    model = real.get("model", {})
+    label = f"`{model.get('name')}` (sha256 {str(model.get('sha256'))[:12]})" if model else ""
+    return Curve(name, recall, [float(c) for c in population["confidence"]], list(population["group"]), label)
 
 
 def compare(curves: Sequence[Curve], targets: Sequence[float], draws: int = 2000, seed: int = 0) -> str:
@@ -505,6 +509,10 @@ def compare(curves: Sequence[Curve], targets: Sequence[float], draws: int = 2000
                         for _ in range(draws)])  # fmt: skip
     total = len(first.group)
     lines = [
+        "# Flags on released code at equal recall of injected bugs",
+        "",
+        *(f"- {c.name}: {c.model}" for c in curves if c.model),
+        "",
         f"Released functions: {total:,} with candidate locations in {len(packages)} packages. At each "
         "recall of injected bugs (test units), each model at the highest threshold that reaches it; "
         f"flags against {first.name}'s, with a 95% interval from {draws:,} draws of packages.",
@@ -514,7 +522,8 @@ def compare(curves: Sequence[Curve], targets: Sequence[float], draws: int = 2000
         "|---:|" + "---:|" * (len(curves) + len(curves) - 1),
     ]  # fmt: skip
     for target in targets:
-        cells, counts = [], []
+        cells: list[str] = []
+        counts: list[Any] = []  # per model: flags per package, or None where the recall is out of reach
         for c in curves:
             point = c.threshold_for(target)
             if point is None:

@@ -27,4 +27,5 @@ def test_every_training_config_loads() -> None:
         config = load_config(path)  # unknown keys and bad values are errors
         assert config["model"]["hidden"] > 0, path.name
     negatives = load_config(ROOT / "models/training/negatives.toml")
-    assert negatives["data"]["extra_train"][-1] == "data/negatives" and negatives["export"]["weights"] == "last"
+    assert negatives["data"]["extra_train"][-1] == "data/negatives"
+    assert negatives["export"]["weights"] == "last"

@@ -291,7 +291,7 @@ def test_compare_flags_at_equal_synthetic_recall(tmp_path: Path) -> None:
     (tmp_path / "real.json").write_text(json.dumps(real))
     (tmp_path / "eval.json").write_text(json.dumps(synthetic))
     loaded = realbugs.load_curve("a", tmp_path / "real.json", tmp_path / "eval.json", "detector")
-    assert loaded == a
+    assert loaded == a  # (no model recorded)
     argv = ["compare", "--recall", "0.4"]
     for name in ("a", "b"):
         argv += ["--model", name, str(tmp_path / "real.json"), str(tmp_path / "eval.json"), "detector"]

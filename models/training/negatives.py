@@ -9,7 +9,7 @@ Released code is taken to be correct, so a clean unit with a finding at or above
 ``--min-confidence`` (the scanner's calibrated confidence) is a false alarm of the
 checkpoint. Those units, unchanged and still labelled "no bug", are written as the
 ``train`` split of a dataset directory that a training config can add with
-``[data] extra_train`` and weight with ``[data] repeat`` (the RealiT recipe of using real
+``[data] extra_train`` and weight with ``[data] extra_repeat`` (the RealiT recipe of using real
 correct code as negatives, here only the ones the model gets wrong).
 
 The work is resumable: each source shard's result is kept in ``OUT/parts/`` with a
@@ -183,23 +183,20 @@ def _pack(parts: Path, train_dir: Path, count: int) -> list[str]:
     names: list[str] = []
     pending: list[Any] = []
 
-    def flush() -> None:
+    def write(units: list[Any]) -> None:
         name = f"shard-{len(names):05d}.pt"
-        save_shard(pending, train_dir / name)
+        save_shard(units, train_dir / name)
         names.append(f"train/{name}")
-        pending.clear()
 
     for k in range(count):
         shard = parts / f"part-{k:05d}.pt"
         if shard.is_file():
             pending += load_shard(shard)
         while len(pending) >= PACK:
-            rest = pending[PACK:]
-            del pending[PACK:]
-            flush()
-            pending += rest
+            write(pending[:PACK])
+            del pending[:PACK]
     if pending:
-        flush()
+        write(pending)
     return names
 
 

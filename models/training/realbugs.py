@@ -66,6 +66,7 @@ from codegraph.models.training.corpus import (
     pip_error,
     read_heldout,
 )
+from codegraph.models.training.evaluate import THRESHOLDS  # the same grid as `codegraph eval`
 from codegraph.pipeline import Analyzer
 from codegraph.schema import CodeGraph
 from codegraph.syntax import SourceError, check_source
@@ -73,7 +74,6 @@ from codegraph.units import AnalysisUnit
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PACKAGES = HERE / "heldout_packages.txt"
-THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 SAMPLES_NAME = "samples.jsonl"
 LATEST_FILES_PER_PACKAGE = 25
 #: the label of the newest-release population (reports and JSON)
@@ -521,16 +521,17 @@ def compare(curves: Sequence[Curve], targets: Sequence[float], draws: int = 2000
         + "".join(f" | {c.name} / {first.name}" for c in curves[1:]) + " |",
         "|---:|" + "---:|" * (len(curves) + len(curves) - 1),
     ]  # fmt: skip
+    confidences = [np.array(c.confidence) for c in curves]
     for target in targets:
         cells: list[str] = []
         counts: list[Any] = []  # per model: flags per package, or None where the recall is out of reach
-        for c in curves:
+        for c, conf in zip(curves, confidences):
             point = c.threshold_for(target)
             if point is None:
                 cells.append("-")
                 counts.append(None)
                 continue
-            flagged = np.array(c.confidence) >= point[0]
+            flagged = conf >= point[0]
             counts.append(np.bincount(member[flagged], minlength=len(packages)))
             cells.append(
                 f"{point[0]:.2f}, {100 * point[1]:.1f}%, {int(flagged.sum())} ({100 * flagged.mean():.2f}%)"

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: testsets train-baseline negatives realbugs setup demo test lint bench train train-full clean
+.PHONY: testsets train-baseline negatives realbugs threshold setup demo test lint bench train train-full clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -78,6 +78,20 @@ negatives: $(STAMP)
 realbugs: $(STAMP)
 	$(BIN)/codegraph realbugs mine --out data/realbugs --releases 12
 	$(BIN)/codegraph realbugs eval --data data/realbugs --out models/weights/REALBUGS.md
+
+# the default threshold, chosen on the validation packages (injected bugs and their released
+# code) and checked on the held-out ones (after `make train`, `make testsets` and `make realbugs`)
+THR := runs/threshold
+threshold: $(STAMP)
+	$(BIN)/codegraph eval --checkpoint models/weights/detector --data data/dataset-full --split valid \
+		--out $(THR)/EVAL-valid.md --json $(THR)/eval-valid.json
+	$(BIN)/codegraph threshold flags --split valid --json $(THR)/real-valid.json
+	$(BIN)/codegraph eval --checkpoint models/weights/detector --data data/dataset-full --data data/test-seed1 \
+		--data data/test-seed2 --data data/test-seed3 --split test --out $(THR)/EVAL-test.md --json $(THR)/eval-test.json
+	$(BIN)/codegraph realbugs eval --data data/realbugs --out $(THR)/REALBUGS.md --json $(THR)/real-test.json
+	$(BIN)/codegraph threshold choose --eval $(THR)/eval-valid.json --real $(THR)/real-valid.json \
+		--min-precision 0.95 --max-flag-rate 0.001 --test-eval $(THR)/eval-test.json \
+		--test-real $(THR)/real-test.json --out models/weights/THRESHOLD.md
 
 # the larger recipe: the whole corpus and 20,000 steps
 train-full: $(STAMP)

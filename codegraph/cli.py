@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("codegraph.models.training.train", "train the detector from a config file"),
     "eval": ("codegraph.models.training.evaluate", "evaluate checkpoints on the test split"),
     "realbugs": ("codegraph.models.training.realbugs", "mine real fixes from held-out releases, evaluate"),
+    "threshold": (
+        "codegraph.models.training.threshold",
+        "choose the default threshold on the validation packages",
+    ),
 }
 
 

@@ -493,6 +493,32 @@ def load_curve(name: str, real_json: Path, eval_json: Path, key: str) -> Curve:
     return Curve(name, recall, [float(c) for c in population["confidence"]], list(population["group"]), label)
 
 
+class PackageBootstrap:
+    """Ratios of flag counts over one population of functions, with 95% intervals from
+    ``draws`` resamplings of its packages (functions of one package are not independent)."""
+
+    def __init__(self, group: Sequence[str], draws: int = 2000, seed: int = 0) -> None:
+        self.packages = sorted(set(group))
+        index = {p: i for i, p in enumerate(self.packages)}
+        self.member = np.array([index[g] for g in group], dtype=np.int64)
+        k = len(self.packages)
+        rng = np.random.default_rng(seed)
+        self.weights = np.stack([np.bincount(rng.integers(0, k, k), minlength=k) for _ in range(draws)])
+
+    def counts(self, flagged: np.ndarray) -> np.ndarray:
+        """Flags per package for a boolean mask over the functions."""
+        return np.bincount(self.member[flagged], minlength=len(self.packages))
+
+    def ratio(self, counts: np.ndarray, reference: np.ndarray) -> tuple[float, float, float] | None:
+        """(ratio of the totals, 2.5th and 97.5th percentile) of ``counts`` over ``reference``;
+        None when the reference has no flags."""
+        if reference.sum() == 0:
+            return None
+        boot = (self.weights @ counts) / np.maximum(self.weights @ reference, 1)
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        return float(counts.sum() / reference.sum()), float(lo), float(hi)
+
+
 def compare(curves: Sequence[Curve], targets: Sequence[float], draws: int = 2000, seed: int = 0) -> str:
     """Markdown: at each synthetic recall target, each model's threshold and the share of
     released functions it flags; against the first model, the ratio of flags with a 95%
@@ -501,12 +527,8 @@ def compare(curves: Sequence[Curve], targets: Sequence[float], draws: int = 2000
     for c in curves[1:]:
         if c.group != first.group:
             raise ValueError(f"{c.name} was evaluated on other released functions than {first.name}")
-    packages = sorted(set(first.group))
-    index = {p: i for i, p in enumerate(packages)}
-    member = np.array([index[g] for g in first.group])
-    rng = np.random.default_rng(seed)
-    weights = np.stack([np.bincount(rng.integers(0, len(packages), len(packages)), minlength=len(packages))
-                        for _ in range(draws)])  # fmt: skip
+    boot = PackageBootstrap(first.group, draws, seed)
+    packages = boot.packages
     total = len(first.group)
     lines = [
         "# Flags on released code at equal recall of injected bugs",
@@ -532,18 +554,14 @@ def compare(curves: Sequence[Curve], targets: Sequence[float], draws: int = 2000
                 counts.append(None)
                 continue
             flagged = conf >= point[0]
-            counts.append(np.bincount(member[flagged], minlength=len(packages)))
+            counts.append(boot.counts(flagged))
             cells.append(
                 f"{point[0]:.2f}, {100 * point[1]:.1f}%, {int(flagged.sum())} ({100 * flagged.mean():.2f}%)"
             )
         ratios = []
         for n in counts[1:]:
-            if n is None or counts[0] is None or counts[0].sum() == 0:
-                ratios.append("-")
-                continue
-            boot = (weights @ n) / np.maximum(weights @ counts[0], 1)
-            lo, hi = np.percentile(boot, [2.5, 97.5])
-            ratios.append(f"{n.sum() / counts[0].sum():.2f} [{lo:.2f}, {hi:.2f}]")
+            r = None if n is None or counts[0] is None else boot.ratio(n, counts[0])
+            ratios.append("-" if r is None else f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]")
         lines.append(f"| {100 * target:.0f}% | " + " | ".join(cells + ratios) + " |")
     return "\n".join(lines) + "\n"
 
@@ -648,6 +666,16 @@ def write_sample(root: Path, out: Path, per_package: int) -> int:
     return len(items)
 
 
+def emit_markdown(text: str, out: Path | None, console: Console) -> None:
+    """Write a report to ``out`` (creating its folder) and say so, or print it to stdout."""
+    if out is None:
+        print(text, end="")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from codegraph.models.predict import ModelError
 
@@ -675,12 +703,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 console.print("codegraph realbugs compare: give --model at least twice")
                 return 2
             curves = [load_curve(name, Path(real), Path(ev), key) for name, real, ev, key in args.model]
-            text = compare(curves, args.recall, draws=args.draws)
-            if args.out:
-                args.out.write_text(text, encoding="utf-8")
-                console.print(f"wrote {args.out}")
-            else:
-                print(text, end="")
+            emit_markdown(compare(curves, args.recall, draws=args.draws), args.out, console)
             return 0
         if args.command == "sample":
             count = write_sample(args.data, args.out, args.latest_files)
@@ -691,12 +714,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, CorpusError, ModelError) as exc:
         console.print(f"codegraph realbugs: {exc}")
         return 2
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report, encoding="utf-8")
-        console.print(f"wrote {args.out}")
-    else:
-        print(report, end="")
+    emit_markdown(report, args.out, console)
     return 0
 
 

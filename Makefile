@@ -91,7 +91,7 @@ threshold: $(STAMP)
 	$(BIN)/codegraph realbugs eval --data data/realbugs --out $(THR)/REALBUGS.md --json $(THR)/real-test.json
 	$(BIN)/codegraph threshold choose --eval $(THR)/eval-valid.json --real $(THR)/real-valid.json \
 		--min-precision 0.95 --max-flag-rate 0.001 --test-eval $(THR)/eval-test.json \
-		--test-real $(THR)/real-test.json --out models/weights/THRESHOLD.md
+		--test-real $(THR)/real-test.json --compare-with 0.85 --out models/weights/THRESHOLD.md
 
 # the larger recipe: the whole corpus and 20,000 steps
 train-full: $(STAMP)

@@ -88,7 +88,7 @@ class FixedPredictor:
         return out
 
 
-def _run(args: list[str], monkeypatch, confidence: float = 0.9) -> int:
+def _run(args: list[str], monkeypatch, confidence: float = 0.98) -> int:
     original = scan.Engine.__post_init__
 
     def with_double(self) -> None:
@@ -112,7 +112,7 @@ def test_diff_only_prints_a_diff_and_writes_nothing(tree: Path, monkeypatch, cap
 def test_fix_rewrites_files_at_or_above_the_threshold(tree: Path, monkeypatch, capsys) -> None:
     geometry = tree / "pkg" / "geometry.py"
     before = geometry.read_text()
-    assert _run(["pkg/geometry.py", "--min-confidence", "0.95"], monkeypatch) == 0
+    assert _run(["pkg/geometry.py", "--min-confidence", "0.99"], monkeypatch) == 0
     assert geometry.read_text() == before
     assert _run(["pkg/geometry.py"], monkeypatch) == 0
     out = capsys.readouterr().out

@@ -38,7 +38,7 @@ class FixedPredictor:
     name = "fixed"
     sha256 = "f" * 64
 
-    def __init__(self, confidence: float = 0.9) -> None:
+    def __init__(self, confidence: float = 0.98) -> None:  # above the default threshold
         self.confidence = confidence
         self.units_seen: list[str] = []
 
@@ -86,7 +86,7 @@ def test_text_report_and_exit_status(tree: Path, capsys) -> None:
     headers = [m for line in out.splitlines() if (m := HEADER.match(line))]
     assert headers, out
     assert {m.group(1) for m in headers} <= {"pkg/geometry.py", "pkg/util.py"}
-    assert all(m.group(7) == "90" for m in headers)
+    assert all(m.group(7) == "98" for m in headers)
     assert "  = fix: replace `" in out
     assert re.search(r"^\d+ \|\s+\^+$", out, re.M) is None  # carets sit on gutter-only lines
     assert re.search(r"^\s+\|\s+\^+$", out, re.M)
@@ -94,8 +94,8 @@ def test_text_report_and_exit_status(tree: Path, capsys) -> None:
 
 
 def test_threshold_decides_the_exit_status(tree: Path, capsys) -> None:
-    rc, out, _ = run_scan(["pkg", "--min-confidence", "0.95"], capsys=capsys)
-    assert rc == 0 and out.startswith("No findings at confidence >= 0.95")
+    rc, out, _ = run_scan(["pkg", "--min-confidence", "0.99"], capsys=capsys)
+    assert rc == 0 and out.startswith("No findings at confidence >= 0.99")
 
 
 def test_json_contract(tree: Path, capsys) -> None:
@@ -105,7 +105,7 @@ def test_json_contract(tree: Path, capsys) -> None:
     assert data["stats"]["files"] == 4 and data["stats"]["functions"] >= 4
     f = next(f for f in data["findings"] if f["function"].endswith("area"))
     assert f["path"] == "pkg/geometry.py" and f["function"] == "pkg.geometry.area"
-    assert f["rule"] == "CG001" and f["name"] == "variable-misuse" and f["confidence"] == 0.9
+    assert f["rule"] == "CG001" and f["name"] == "variable-misuse" and f["confidence"] == 0.98
     assert f["fix"]["replacement"] and 1 <= f["line"] <= f["end_line"]
     for f in data["findings"]:
         assert not Path(f["path"]).is_absolute()
@@ -178,8 +178,8 @@ def test_pyproject_settings_and_flag_overrides(tree: Path, capsys) -> None:
     _, data = scan_json(["."], capsys)
     assert data["min_confidence"] == 0.5
     assert "pkg/util.py" not in {f["path"] for f in data["findings"]} and data["stats"]["files"] == 3
-    _, data = scan_json([".", "--min-confidence", "0.95"], capsys)
-    assert data["min_confidence"] == 0.95 and data["findings"] == []
+    _, data = scan_json([".", "--min-confidence", "0.99"], capsys)
+    assert data["min_confidence"] == 0.99 and data["findings"] == []
     (tree / "pyproject.toml").write_text("[tool.codegraph]\nmin-confidence = 7\n")
     rc, _, err = run_scan(["."], capsys=capsys)
     assert rc == 2 and "min-confidence" in err

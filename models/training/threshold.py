@@ -11,7 +11,7 @@ packages stay untouched until the choice is made.
     codegraph threshold flags --checkpoint C --split valid --json VALID_REAL
     codegraph threshold choose --eval VALID_EVAL --real VALID_REAL \\
         --min-precision 0.95 --max-flag-rate 0.001 --out THRESHOLD.md \\
-        [--test-eval TEST_EVAL --test-real TEST_REAL [--test-key KEY] --current 0.85]
+        [--test-eval TEST_EVAL --test-real TEST_REAL [--test-key KEY]] [--compare-with 0.85]
 
 ``flags`` runs the detector on every file of one split of the corpus (each file on its
 own, as ``codegraph realbugs eval`` does with released files) and writes each function's
@@ -21,7 +21,7 @@ best confidence and package, in the JSON format of ``codegraph realbugs eval --j
 the injected validation bugs is at least ``--min-precision`` and that flags at most
 ``--max-flag-rate`` of the validation packages' functions (those with a candidate
 location: the ones that can be flagged). With the ``--test-*`` files it also reports, at
-the chosen threshold and at ``--current``, the held-out figures: precision and recall on
+the chosen threshold and at ``--compare-with``, the held-out figures: precision and recall on
 injected test bugs and the released functions of the held-out packages flagged
 (``codegraph realbugs eval --json``), with a 95% interval over packages for the ratio.
 """
@@ -40,7 +40,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from codegraph.config import DEFAULT_MIN_CONFIDENCE, Settings
+from codegraph.config import Settings
 from codegraph.models.training.corpus import SPLITS, CorpusError, corpus_entries
 from codegraph.models.training.realbugs import NEWEST, PackageBootstrap, emit_markdown, flag_rates
 from codegraph.pipeline import Analyzer
@@ -153,10 +153,11 @@ def render(
     max_flag_rate: float,
     chosen: float,
     held_out: tuple[Synthetic, Population] | None = None,
-    current: float = DEFAULT_MIN_CONFIDENCE,
+    compare_with: float | None = None,
     low: float = 0.8,
 ) -> str:
-    """Markdown: the validation figures from ``low`` up, the choice, and the held-out check."""
+    """Markdown: the validation figures from ``low`` up, the choice, and the held-out check (at
+    ``compare_with`` too, with the ratio of flags, when given)."""
     n = len(real.confidence)
     lines = [
         "# Default threshold",
@@ -176,7 +177,9 @@ def render(
         if t < low - 1e-9:
             continue
         p, r, _ = synthetic.points[t]
-        mark = "chosen" if abs(t - chosen) < 1e-9 else ("current" if abs(t - current) < 1e-9 else "")
+        mark = "chosen" if abs(t - chosen) < 1e-9 else ""
+        if compare_with is not None and abs(t - compare_with) < 1e-9:
+            mark = "compared"
         k = int(real.flagged(t).sum())
         lines.append(
             f"| {t:.2f} | {100 * p:.1f}% | {100 * r:.1f}% | {k:,} | {100 * k / max(n, 1):.2f}% | {mark} |"
@@ -194,16 +197,17 @@ def render(
             "| share |",
             "|---:|---:|---:|---:|---:|",
         ]
-        for label, t in (("chosen", chosen), ("current", current)):
+        rows = [("chosen", chosen)] + ([("compared", compare_with)] if compare_with is not None else [])
+        for label, t in rows:
             p, r, _ = test.points.get(round(t, 4), (float("nan"), float("nan"), 0))
             k = int(released.flagged(t).sum())
             share = 100 * k / max(m, 1)
             lines.append(f"| {t:.2f} ({label}) | {100 * p:.1f}% | {100 * r:.1f}% | {k:,} | {share:.2f}% |")
-        ratio = flag_ratio(released, chosen, current)
+        ratio = None if compare_with is None else flag_ratio(released, chosen, compare_with)
         if ratio is not None:
             lines += [
                 "",
-                f"Flags at {chosen:.2f} / flags at {current:.2f} on the held-out released functions: "
+                f"Flags at {chosen:.2f} / flags at {compare_with:.2f} on the held-out released functions: "
                 f"{ratio[0]:.2f} [{ratio[1]:.2f}, {ratio[2]:.2f}] (95% interval, 2,000 draws of packages).",
             ]
     return "\n".join(lines) + "\n"
@@ -272,7 +276,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--test-real", type=Path, default=None, help="`codegraph realbugs eval --json` output")
     c.add_argument("--test-key", default=None, help="the model's key in the test eval JSON (default: --key)")
     c.add_argument(
-        "--current", type=float, default=DEFAULT_MIN_CONFIDENCE, help="the threshold to compare with"
+        "--compare-with", type=float, default=None, help="another threshold to report beside the chosen one"
     )
     c.add_argument("--out", type=Path, default=None, help="write the markdown here")
     return p
@@ -302,7 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.test_eval is not None:
             test_key = args.test_key or args.key
             held_out = (Synthetic.load(args.test_eval, test_key), Population.load(args.test_real))
-        text = render(synthetic, real, args.min_precision, args.max_flag_rate, chosen, held_out, args.current)
+        text = render(
+            synthetic, real, args.min_precision, args.max_flag_rate, chosen, held_out, args.compare_with
+        )
     except (ThresholdError, CorpusError, ModelError) as exc:
         console.print(f"codegraph threshold: {exc}")
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from lsprotocol import types
 
+from codegraph.config import DEFAULT_MIN_CONFIDENCE
 from codegraph.findings import Finding, Fix, Related
 from codegraph.lsp import convert
 from codegraph.lsp.convert import LineIndex
@@ -18,7 +19,7 @@ def finding(**kw: object) -> Finding:
     col = line.index("a + a") + 1 + 4  # the second `a`
     base = dict(
         path="/ws/m.py", line=2, column=col, end_line=2, end_column=col + 1, rule="CG001",
-        name="variable-misuse", message="`a` is used here, but `b` looks intended", confidence=0.93,
+        name="variable-misuse", message="`a` is used here, but `b` looks intended", confidence=0.98,
         function="m.f", fix=Fix(2, col, 2, col + 1, "b"),
         related=(Related("/ws/m.py", 1, 10, "`b` is defined or last used here"),),
     )  # fmt: skip
@@ -66,10 +67,13 @@ def test_diagnostic_carries_source_code_fix_and_evidence() -> None:
     assert rel.location.range == types.Range(types.Position(0, 9), types.Position(0, 10))
 
 
-def test_low_confidence_is_information() -> None:
+def test_below_the_default_threshold_is_information() -> None:
     index = LineIndex(TEXT)
-    diag = convert.to_diagnostic(finding(confidence=0.2), index, 1, str, lambda p: None)
-    assert diag.severity == types.DiagnosticSeverity.Information
+    for confidence in (0.2, DEFAULT_MIN_CONFIDENCE - 0.01):
+        diag = convert.to_diagnostic(finding(confidence=confidence), index, 1, str, lambda p: None)
+        assert diag.severity == types.DiagnosticSeverity.Information
+    diag = convert.to_diagnostic(finding(confidence=DEFAULT_MIN_CONFIDENCE), index, 1, str, lambda p: None)
+    assert diag.severity == types.DiagnosticSeverity.Warning
 
 
 def _apply(text: str, edit: types.TextEdit, encoding: str = "utf-16") -> str:
@@ -159,7 +163,7 @@ def test_hover_explains_rule_confidence_and_fix() -> None:
     hover = convert.hover([diag], types.Position(1, 26))
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     text = hover.contents.value
-    assert "CG001 variable-misuse" in text and "93%" in text
+    assert "CG001 variable-misuse" in text and "98%" in text
     assert "Proposed repair: `b`" in text and "m.py:1" in text
     assert "in-scope variable" in text  # the rule's summary
     assert convert.hover([diag], types.Position(0, 0)) is None

@@ -118,19 +118,25 @@ def test_choose_writes_the_report_and_rejects_bad_input(tmp_path: Path, capsys) 
     (tmp_path / "test.json").write_text(json.dumps(held_out))
     out = tmp_path / "THRESHOLD.md"
     argv = ["choose", "--eval", str(tmp_path / "eval.json"), "--real", str(tmp_path / "valid.json"),
-            "--max-flag-rate", "0.002", "--out", str(out)]  # fmt: skip
+            "--max-flag-rate", "0.002", "--compare-with", "0.85", "--out", str(out)]  # fmt: skip
     assert threshold.main(argv) == 0
     text = out.read_text()
     assert "| 0.90 | 97.0% | 40.0% | 1 | 0.10% | chosen |" in text
-    assert "| 0.85 | 96.0% | 45.0% | 6 | 0.60% | current |" in text
+    assert "| 0.85 | 96.0% | 45.0% | 6 | 0.60% | compared |" in text
     assert "Held-out" not in text
 
     both = [*argv, "--test-eval", str(tmp_path / "eval.json"), "--test-real", str(tmp_path / "test.json")]
     assert threshold.main(both) == 0
     text = out.read_text()
     assert "| 0.90 (chosen) | 97.0% | 40.0% | 1 | 25.00% |" in text  # the newest-release population
-    assert "| 0.85 (current) | 96.0% | 45.0% | 3 | 75.00% |" in text
+    assert "| 0.85 (compared) | 96.0% | 45.0% | 3 | 75.00% |" in text
     assert "Flags at 0.90 / flags at 0.85 on the held-out released functions: 0.33 [" in text
+
+    alone = threshold.render(
+        threshold.Synthetic(CURVE), threshold.Population.load(tmp_path / "valid.json"), 0.95, 0.002, 0.9,
+        (threshold.Synthetic(CURVE), threshold.Population.load(tmp_path / "test.json")),
+    )  # fmt: skip
+    assert "| 0.90 (chosen) |" in alone and "compared" not in alone and "Flags at" not in alone
 
     assert threshold.main([*argv[:-2], "--max-flag-rate", "0", "--min-precision", "0.995"]) == 2
     assert "no threshold" in capsys.readouterr().err

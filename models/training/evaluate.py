@@ -47,13 +47,17 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
+from codegraph.config import DEFAULT_MIN_CONFIDENCE
 from codegraph.models.detector import BugModel
 from codegraph.models.layers.bug_heads import BugLogits
 from codegraph.models.tensorize import RULES, UNK_ID, UnitData, Vocabulary, collate, load_shard, save_shard
 from codegraph.models.training.calibrate import expected_calibration_error, fit_no_bug_bias, merge_logits
 from codegraph.schema import EdgeKind
 
-THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+#: the thresholds of the reports: a coarse grid and the scanner's default
+THRESHOLDS: tuple[float, ...] = tuple(
+    sorted({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, DEFAULT_MIN_CONFIDENCE})
+)
 #: the finer grid of ``--json``'s ``curve`` (0.01 ... 0.99), for reading recall at any threshold
 FINE: tuple[float, ...] = tuple(round(k / 100, 2) for k in range(1, 100))
 HOPS_BUCKETS: tuple[tuple[int, int, str], ...] = (
@@ -343,8 +347,10 @@ def _pts(diff: tuple[float, float, float]) -> str:
 
 
 def precision_recall(o: Outcomes, thresholds: Sequence[float] = THRESHOLDS) -> list[dict[str, float]]:
+    """Per threshold: units flagged, precision, recall, and the clean units flagged (their share)."""
     rows = []
     buggy = int(o.is_bug.sum())
+    clean = len(o) - buggy
     for t in thresholds:
         flagged = o.confidence >= t
         right = int((flagged & o.top_ok).sum())
@@ -355,6 +361,7 @@ def precision_recall(o: Outcomes, thresholds: Sequence[float] = THRESHOLDS) -> l
                 "flagged": float(nflag),
                 "precision": right / nflag if nflag else float("nan"),
                 "recall": right / buggy if buggy else float("nan"),
+                "clean_flagged": int((flagged & ~o.is_bug).sum()) / clean if clean else float("nan"),
             }
         )
     return rows
@@ -413,8 +420,8 @@ ALIGNED = ("is_bug", "has_fix", "rule", "hops", "lines", "swap_evidence")
 
 
 # -- report ---------------------------------------------------------------------------------------
-def _pct(x: float) -> str:
-    return "–" if x != x else f"{100 * x:.1f}%"
+def _pct(x: float, digits: int = 1) -> str:
+    return "–" if x != x else f"{100 * x:.{digits}f}%"
 
 
 def _rule_names() -> dict[str, str]:
@@ -532,10 +539,14 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
         "## Precision and recall over confidence thresholds",
         "",
         "confidence = P(bug at the location) x P(repair | location) of the most likely pair; a flag is",
-        "correct when that pair is the injected bug and its fix; recall is over all buggy units.",
+        "correct when that pair is the injected bug and its fix; recall is over all buggy units;",
+        "clean flagged: the share of clean units with a flag. The scanner's default threshold is "
+        f"{DEFAULT_MIN_CONFIDENCE:g}.",
         "",
-        "| threshold | " + " | ".join(f"precision {n} | recall {n} | flagged {n}" for n in names) + " |",
-        "|---:|" + "---:|---:|---:|" * len(names),
+        "| threshold | "
+        + " | ".join(f"precision {n} | recall {n} | flagged {n} | clean flagged {n}" for n in names)
+        + " |",
+        "|---:|" + "---:|---:|---:|---:|" * len(names),
     ]
     curves = {n: precision_recall(o) for n, o in results.items()}
     for i, t in enumerate(THRESHOLDS):
@@ -543,6 +554,7 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
         for n in names:
             row = curves[n][i]
             cells += [_pct(row["precision"]), _pct(row["recall"]), str(int(row["flagged"]))]
+            cells.append(_pct(row["clean_flagged"], 2))
         lines.append(f"| {t:g} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from codegraph.config import DEFAULT_MIN_CONFIDENCE
 from codegraph.models.predict import load_checkpoint, load_predictor
 from codegraph.models.training import evaluate, train, trainset
 
@@ -216,6 +217,28 @@ def test_outcomes_count_the_right_things(dataset: Path) -> None:
     assert torch.all(o.confidence < 1e-10)
     rows = evaluate.precision_recall(o)
     assert rows[0]["flagged"] == 0 and rows[0]["recall"] == 0.0
+
+
+def test_precision_recall_counts_flags_of_buggy_and_clean_units() -> None:
+    # units: two buggy found (0.99, 0.6), one buggy mislocated (0.98), one buggy missed (0.1),
+    # clean units at 0.97, 0.5, 0.2 and 0.0
+    o = evaluate.Outcomes.empty()
+    n = 8
+    fields = {name: getattr(o, name).new_zeros(n) for name in o.__dataclass_fields__}
+    fields["is_bug"] = torch.tensor([True, True, True, True, False, False, False, False])
+    fields["top_ok"] = torch.tensor([True, True, False, False, False, False, False, False])
+    fields["confidence"] = torch.tensor([0.99, 0.6, 0.98, 0.1, 0.97, 0.5, 0.2, 0.0])
+    rows = {
+        r["threshold"]: r for r in evaluate.precision_recall(evaluate.Outcomes(**fields), (0.5, 0.97, 0.995))
+    }
+    assert rows[0.5] == pytest.approx(
+        {"threshold": 0.5, "flagged": 5, "precision": 2 / 5, "recall": 2 / 4, "clean_flagged": 2 / 4}
+    )
+    assert rows[0.97] == pytest.approx(
+        {"threshold": 0.97, "flagged": 3, "precision": 1 / 3, "recall": 1 / 4, "clean_flagged": 1 / 4}
+    )
+    assert rows[0.995]["flagged"] == 0 and rows[0.995]["precision"] != rows[0.995]["precision"]  # nan
+    assert DEFAULT_MIN_CONFIDENCE in evaluate.THRESHOLDS  # the reports show the scanner's threshold
 
 
 def test_paired_difference_and_its_interval() -> None:

@@ -182,6 +182,7 @@ class Outcomes:
     top_ok: Tensor
     top_rule: Tensor
     swap_evidence: Tensor
+    assign_direction: Tensor
 
     @classmethod
     def cat(cls, parts: Sequence[Outcomes]) -> Outcomes:
@@ -190,7 +191,7 @@ class Outcomes:
 
     @classmethod
     def empty(cls) -> Outcomes:
-        longs = ("rule", "hops", "lines", "top_rule", "swap_evidence")
+        longs = ("rule", "hops", "lines", "top_rule", "swap_evidence", "assign_direction")
         dtypes = {**{n: torch.long for n in longs}, "confidence": torch.float}
         return cls(**{n: torch.zeros(0, dtype=dtypes.get(n, torch.bool)) for n in cls.__dataclass_fields__})
 
@@ -201,8 +202,15 @@ class Outcomes:
         return Outcomes(**{n: getattr(self, n)[mask] for n in self.__dataclass_fields__})
 
 
-def outcomes(logits: BugLogits, batch: Data, t_loc: float = 1.0, t_rep: float = 1.0) -> Outcomes:
-    """Score one batch's logits against its labels (``batch`` as returned by ``collate``)."""
+def outcomes(
+    logits: BugLogits,
+    batch: Data,
+    t_loc: float = 1.0,
+    t_rep: float = 1.0,
+    assign_ids: tuple[int, int] | None = None,
+) -> Outcomes:
+    """Score one batch's logits against its labels (``batch`` as returned by ``collate``);
+    ``assign_ids`` (see :func:`assign_direction`) classifies the injected CG008 bugs."""
     lp_nobug, lp_loc, lp_rep = (t.detach().float().cpu() for t in logits.log_probs(t_loc, t_rep))
     cand_graph, rep_cand = logits.cand_graph.cpu(), logits.rep_cand.cpu()
     b, c = logits.num_graphs, lp_loc.numel()
@@ -245,6 +253,7 @@ def outcomes(logits: BugLogits, batch: Data, t_loc: float = 1.0, t_rep: float = 
         top_ok=top_ok,
         top_rule=top_rule,
         swap_evidence=swap_evidence(batch),
+        assign_direction=assign_direction(batch, assign_ids),
     )
 
 
@@ -290,6 +299,38 @@ def swap_evidence(batch: Data) -> Tensor:
     decide = (share(arg, p_other) | share(other, p_arg)) & ~(share(arg, p_arg) | share(other, p_other))
     out[units] = torch.where(
         shown, torch.where(decide, SWAP_NAMES_DECIDE, SWAP_NAMES_SILENT), SWAP_NO_SIGNATURE
+    )
+    return out
+
+
+#: :func:`assign_direction` per unit: not an assignment-operator bug (or not classified); the
+#: bug is an ``op=`` where ``=`` was meant; an ``=`` where ``op=`` was meant; one ``op=`` for another
+ASSIGN_NOT_CG008, ASSIGN_AUGMENTED, ASSIGN_PLAIN, ASSIGN_SWAPPED = -1, 0, 1, 2
+ASSIGN_LABELS = {
+    ASSIGN_AUGMENTED: "`op=` where `=` was meant",
+    ASSIGN_PLAIN: "`=` where `op=` was meant (an accumulation lost)",
+    ASSIGN_SWAPPED: "one `op=` for another",
+}
+
+
+def assignment_ids(vocab: Vocabulary) -> tuple[int, int]:
+    """The ids :func:`assign_direction` reads: the node type ``=`` and the repair ``assign:=``."""
+    return vocab.node_type_id("="), vocab.repair_token_id("assign:=")
+
+
+def assign_direction(batch: Data, ids: tuple[int, int] | None) -> Tensor:
+    """Which way each injected assignment-operator bug went (``ASSIGN_*``; -1 for other units,
+    and for every unit without ``ids``): the operator now at the bug's location and the fix."""
+    y_loc, y_rep, rule = batch.y_loc.cpu(), batch.y_rep.cpu(), batch.rule_id.cpu()
+    out = torch.full_like(y_loc, ASSIGN_NOT_CG008)
+    units = torch.nonzero((rule == RULES.index("CG008")) & (y_loc >= 0) & (y_rep >= 0)).flatten()
+    if ids is None or not units.numel():
+        return out
+    plain_type, plain_fix = ids
+    now = batch.x_type.cpu()[batch.cand_node.cpu()[y_loc[units]]]
+    fix = batch.rep_token.cpu()[y_rep[units]]
+    out[units] = torch.where(
+        now == plain_type, ASSIGN_PLAIN, torch.where(fix == plain_fix, ASSIGN_AUGMENTED, ASSIGN_SWAPPED)
     )
     return out
 
@@ -378,6 +419,7 @@ def run_model(
     device: torch.device | str = "cpu",
     keep_logits: bool = False,
     no_bug_bias: float = 0.0,
+    assign_ids: tuple[int, int] | None = None,
 ) -> tuple[Outcomes, list[tuple[BugLogits, Tensor, Tensor]]]:
     """Outcomes of ``model`` on ``data`` (in order), and optionally the raw logits per batch.
 
@@ -394,7 +436,7 @@ def run_model(
         logits = model(batch)
         if no_bug_bias:
             logits = dataclasses.replace(logits, no_bug=logits.no_bug + no_bug_bias)
-        parts.append(outcomes(logits, batch, t_loc, t_rep))
+        parts.append(outcomes(logits, batch, t_loc, t_rep, assign_ids))
         if keep_logits:
             raw.append((logits, batch.y_loc, batch.y_rep))
     model.train(was_training)
@@ -416,7 +458,7 @@ def node_budget_batches(sizes: Sequence[int], batch_nodes: int, batch_graphs: in
 
 
 #: per-unit labels two evaluations of one dataset share, unit by unit
-ALIGNED = ("is_bug", "has_fix", "rule", "hops", "lines", "swap_evidence")
+ALIGNED = ("is_bug", "has_fix", "rule", "hops", "lines", "swap_evidence", "assign_direction")
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -533,6 +575,12 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
             [(label, first.swap_evidence == value) for value, label in SWAP_LABELS.items()],
             "evidence",
         )
+    if bool((first.assign_direction >= 0).any()):
+        breakdown(
+            "Assignment operators (CG008) by the direction of the injected bug",
+            [(label, first.assign_direction == value) for value, label in ASSIGN_LABELS.items()],
+            "bug",
+        )
 
     lines += [
         "",
@@ -643,7 +691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
                     return 2
         fitted = []
-        for label, (model, _, config, meta) in models.items():
+        for label, (model, vocab, config, meta) in models.items():
             start = time.perf_counter()
             temp = meta.get("temperature", {})
             t_loc, t_rep = temp.get("location", 1.0), temp.get("repair", 1.0)
@@ -661,7 +709,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     break
                 data = load_split(data_dir, args.split, feature_transform(config), limit=left)
                 left = None if left is None else left - len(data)
-                part, _ = run_model(model, data, t_loc=t_loc, t_rep=t_rep, no_bug_bias=bias)
+                part, _ = run_model(
+                    model, data, t_loc=t_loc, t_rep=t_rep, no_bug_bias=bias, assign_ids=assignment_ids(vocab)
+                )
                 parts.append(part)
                 del data
             results[label] = Outcomes.cat(parts)

@@ -1,4 +1,4 @@
-"""Evaluation breakdowns computed from the unit tensors: the swapped-argument evidence classes."""
+"""Evaluation breakdowns computed from the unit tensors: swapped-argument evidence, assignment directions."""
 
 from __future__ import annotations
 
@@ -71,3 +71,41 @@ def test_other_rules_are_not_classed() -> None:
     buggy = inject(SOURCE, unit, ci, 0).unit
     batch = collate([tensorize(buggy, Vocabulary.build([buggy]))])
     assert evaluate.swap_evidence(batch).tolist() == [evaluate.SWAP_NOT_CG002]
+
+
+ASSIGNMENTS = textwrap.dedent(
+    """
+    def area(width, height):
+        total = width
+        total += height
+        total |= 1
+        return total
+    """
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("operator", "replacement", "expected"),
+    [
+        (b"total = width", "+=", evaluate.ASSIGN_AUGMENTED),  # the bug: `total += width`
+        (b"total += height", "=", evaluate.ASSIGN_PLAIN),  # the bug: `total = height`
+        (b"total += height", "-=", evaluate.ASSIGN_SWAPPED),
+        (b"total |= 1", "&=", evaluate.ASSIGN_SWAPPED),
+    ],
+)
+def test_assign_direction_classes(operator: bytes, replacement: str, expected: int) -> None:
+    unit = unit_of(ASSIGNMENTS)
+    at = ASSIGNMENTS.index(operator)
+    ci, ri = next(
+        (i, j)
+        for i, c in enumerate(unit.candidates)
+        if c.rule == "CG008"
+        for j, r in enumerate(c.repairs)
+        if at <= r.start_byte < at + len(operator) and r.replacement == replacement
+    )
+    buggy = inject(ASSIGNMENTS, unit, ci, ri).unit
+    vocab = Vocabulary.build([buggy, unit])
+    batch = collate([tensorize(unit, vocab), tensorize(buggy, vocab)])
+    ids = evaluate.assignment_ids(vocab)
+    assert evaluate.assign_direction(batch, ids).tolist() == [evaluate.ASSIGN_NOT_CG008, expected]
+    assert evaluate.assign_direction(batch, None).tolist() == [evaluate.ASSIGN_NOT_CG008] * 2

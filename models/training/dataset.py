@@ -98,8 +98,6 @@ class BuildParams:
     lap_k: int = 8
     #: CG001 injection never takes a parameter's or local's only read (:func:`rewrites.only_reads`)
     keep_reads: bool = False
-    #: CG008 injection draws its direction first (:func:`rewrites.choose_rewrite` with node types)
-    assign_directions: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,9 +213,8 @@ def _key_params(params: BuildParams) -> dict[str, Any]:
     """The parameters in the build key: an option at its default since it was added is left
     out, so builds made before it keep their key and resume."""
     out = asdict(params)
-    for option in ("keep_reads", "assign_directions"):
-        if not out[option]:
-            del out[option]
+    if not out["keep_reads"]:
+        del out["keep_reads"]
     return out
 
 
@@ -271,12 +268,7 @@ def file_samples(
         unit.meta["package"] = package
         rng = function_rng(params.seed, relpath, k, func.qualname)
         excluded = only_reads(unit, func, g, scopes) if params.keep_reads else set()
-        types = unit.node_type if params.assign_directions else None
-        pick = (
-            None
-            if rng.random() < params.no_bug_ratio
-            else choose_rewrite(rng, unit.candidates, excluded, types)
-        )
+        pick = None if rng.random() < params.no_bug_ratio else choose_rewrite(rng, unit.candidates, excluded)
         if pick is None:
             unit.meta["rule"] = NO_BUG
             slots.append(unit)
@@ -301,8 +293,7 @@ def file_samples(
                 slots[slot] = result.unit
                 continue
             rng, unit, old, excluded = pending[slot]
-            types = unit.node_type if params.assign_directions else None
-            again = choose_rewrite(rng, unit.candidates, excluded, types) if attempt == 0 else None
+            again = choose_rewrite(rng, unit.candidates, excluded) if attempt == 0 else None
             if again is not None and again != old:
                 retry[slot] = (rng, unit, again, excluded)
         pending = retry
@@ -918,11 +909,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never inject a variable misuse at the only read of a parameter or local (leaving it unread)",
     )
-    build.add_argument(
-        "--assign-directions",
-        action="store_true",
-        help="draw each injected `=`/`op=` bug's direction (=>op=, op=>=, op=>op=) uniformly first",
-    )
     build.add_argument("--budget", type=int, default=1500, help="graph nodes per unit")
     build.add_argument("--jobs", type=int, default=2)
     build.add_argument("--max-functions-per-split", type=int, default=None)
@@ -975,7 +961,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             rw_k=args.rw_k,
             lap_k=args.lap_k,
             keep_reads=args.keep_reads,
-            assign_directions=args.assign_directions,
         )
         try:
             manifest = build_dataset(

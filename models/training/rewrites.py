@@ -82,32 +82,12 @@ class Rewrite:
 # --------------------------------------------------------------------------- sampling
 
 
-#: the directions of a CG008 rewrite (:func:`assign_direction`)
-ASSIGN_DIRECTIONS: tuple[str, ...] = ("augment", "plain", "swap")
-
-
-def assign_direction(current: str, repair_token: str) -> str:
-    """Which way a CG008 rewrite goes: ``augment`` (``x = e`` becomes ``x op= e``), ``plain``
-    (``x op= e`` becomes ``x = e``, the accumulation lost) or ``swap`` (one ``op=`` for another)."""
-    if current == "=":
-        return "augment"
-    return "plain" if repair_token == "assign:=" else "swap"
-
-
 def choose_rewrite(
-    rng: random.Random,
-    candidates: Sequence[Candidate],
-    exclude: AbstractSet[int] = frozenset(),
-    node_type: Sequence[str] | None = None,
+    rng: random.Random, candidates: Sequence[Candidate], exclude: AbstractSet[int] = frozenset()
 ) -> tuple[int, int] | None:
     """(candidate index, repair index): a rule uniformly among those present, then a candidate, a repair.
 
     Candidates whose index is in ``exclude`` are never chosen (nor count for their rule).
-    With ``node_type`` (the unit's, giving each location's operator), a CG008 rewrite first
-    draws a direction uniformly among those the function offers (:func:`assign_direction`),
-    then a (candidate, repair) pair of it: plain assignments far outnumber augmented ones,
-    so without it nearly every injected CG008 bug turns an ``=`` into an ``op=`` and almost
-    none loses an accumulation (``total = x`` for ``total += x``).
     """
     by_rule: dict[str, list[int]] = {}
     for i, c in enumerate(candidates):
@@ -116,13 +96,6 @@ def choose_rewrite(
     if not by_rule:
         return None
     rule = rng.choice([r for r in RULES if r in by_rule])
-    if rule == "CG008" and node_type is not None:
-        pairs: dict[str, list[tuple[int, int]]] = {}
-        for ci in by_rule[rule]:
-            current = node_type[candidates[ci].node]
-            for ri, repair in enumerate(candidates[ci].repairs):
-                pairs.setdefault(assign_direction(current, repair.token), []).append((ci, ri))
-        return rng.choice(pairs[rng.choice([d for d in ASSIGN_DIRECTIONS if d in pairs])])
     ci = rng.choice(by_rule[rule])
     return ci, rng.randrange(len(candidates[ci].repairs))
 

@@ -15,7 +15,6 @@ from codegraph.graph import build_file_graph
 from codegraph.models.training.rewrites import (
     InjectionError,
     Rewrite,
-    assign_direction,
     choose_rewrite,
     inject,
     inject_many,
@@ -124,32 +123,6 @@ def test_choose_rewrite_is_seeded_and_uniform_over_present_rules() -> None:
     assert set(rules) == present
     assert max(rules.values()) < 1.35 * min(rules.values())  # about 2000 / len(present) each
     assert choose_rewrite(random.Random(0), []) is None
-
-
-def test_assign_directions_are_drawn_evenly_when_asked() -> None:
-    _, unit = unit_of(SNIPPET)  # `total =`, `total +=`, `result =`
-    assert assign_direction("=", "assign:+=") == "augment"
-    assert assign_direction("+=", "assign:=") == "plain" and assign_direction("+=", "assign:-=") == "swap"
-
-    def directions(node_type: list[str] | None) -> Counter[str]:
-        out: Counter[str] = Counter()
-        for s in range(3000):
-            pick = choose_rewrite(random.Random(s), unit.candidates, frozenset(), node_type)
-            assert pick is not None
-            cand = unit.candidates[pick[0]]
-            if cand.rule == "CG008":
-                out[assign_direction(unit.node_type[cand.node], cand.repairs[pick[1]].token)] += 1
-        return out
-
-    skewed = directions(None)  # two of three locations are `=`; `+=` -> `=` is one repair of seven
-    assert skewed["augment"] > 0.6 * skewed.total() and skewed["plain"] < 0.07 * skewed.total()
-    even = directions(unit.node_type)
-    assert set(even) == {"augment", "plain", "swap"} and max(even.values()) < 1.3 * min(even.values())
-    for s in range(300):  # the other rules are drawn exactly as before
-        before = choose_rewrite(random.Random(s), unit.candidates)
-        assert before is not None
-        if unit.candidates[before[0]].rule != "CG008":
-            assert choose_rewrite(random.Random(s), unit.candidates, frozenset(), unit.node_type) == before
 
 
 def test_many_rewrites_of_one_file_at_once() -> None:

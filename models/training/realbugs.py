@@ -473,21 +473,36 @@ class Curve:
         return max(ok) if ok else None
 
 
+def read_json_report(path: Path) -> dict[str, Any]:
+    """The JSON object that ``codegraph eval --json`` or ``realbugs eval --json`` wrote;
+    raises FileNotFoundError / ValueError."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FileNotFoundError(f"{path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return data
+
+
+def eval_curve(synthetic: dict[str, Any], key: str, path: Path) -> list[dict[str, Any]]:
+    """The 0.01-step ``curve`` of model ``key`` in a ``codegraph eval --json`` report."""
+    if key not in synthetic or "curve" not in synthetic[key]:
+        raise ValueError(f"{path}: no curve for {key!r} (written by `codegraph eval --json`)")
+    curve: list[dict[str, Any]] = synthetic[key]["curve"]
+    return curve
+
+
 def load_curve(name: str, real_json: Path, eval_json: Path, key: str) -> Curve:
     """A :class:`Curve` from the two JSON files; raises FileNotFoundError / ValueError."""
-    try:
-        real = json.loads(real_json.read_text(encoding="utf-8"))
-        synthetic = json.loads(eval_json.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FileNotFoundError(f"{exc.filename}: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not JSON: {exc}") from None
+    real = read_json_report(real_json)
     population = next((v for k, v in real.get("populations", {}).items() if k.startswith(NEWEST)), None)
     if population is None:
         raise ValueError(f"{real_json}: no newest-release population (written by `realbugs eval --json`)")
-    if key not in synthetic or "curve" not in synthetic[key]:
-        raise ValueError(f"{eval_json}: no curve for {key!r} (written by `codegraph eval --json`)")
-    recall = sorted((float(r["threshold"]), float(r["recall"])) for r in synthetic[key]["curve"])
+    curve = eval_curve(read_json_report(eval_json), key, eval_json)
+    recall = sorted((float(r["threshold"]), float(r["recall"])) for r in curve)
     model = real.get("model", {})
     label = f"`{model.get('name')}` (sha256 {str(model.get('sha256'))[:12]})" if model else ""
     return Curve(name, recall, [float(c) for c in population["confidence"]], list(population["group"]), label)

@@ -42,7 +42,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from codegraph.config import Settings
 from codegraph.models.training.corpus import SPLITS, CorpusError, corpus_entries
-from codegraph.models.training.realbugs import NEWEST, PackageBootstrap, emit_markdown, flag_rates
+from codegraph.models.training.realbugs import (
+    NEWEST,
+    PackageBootstrap,
+    emit_markdown,
+    eval_curve,
+    flag_rates,
+    read_json_report,
+)
 from codegraph.pipeline import Analyzer
 
 
@@ -61,12 +68,10 @@ class Synthetic:
 
     @classmethod
     def load(cls, path: Path, key: str) -> Synthetic:
-        data = _read_json(path)
-        if key not in data or "curve" not in data[key]:
-            raise ThresholdError(f"{path}: no curve for {key!r} (written by `codegraph eval --json`)")
+        curve = eval_curve(read_json_report(path), key, path)
         return cls(
             {round(float(p["threshold"]), 4): (float(p["precision"]), float(p["recall"]), int(p["flagged"]))
-             for p in data[key]["curve"]}
+             for p in curve}
         )  # fmt: skip
 
 
@@ -82,7 +87,7 @@ class Population:
     @classmethod
     def load(cls, path: Path) -> Population:
         """The newest-release population of a ``realbugs eval --json`` file, else the file's only one."""
-        data = _read_json(path)
+        data = read_json_report(path)
         pops: dict[str, Any] = data.get("populations", {})
         name = next((k for k in pops if k.startswith(NEWEST)), None)
         if name is None and len(pops) == 1:
@@ -99,18 +104,6 @@ class Population:
 
     def rate(self, threshold: float) -> float:
         return float(self.flagged(threshold).mean()) if len(self.confidence) else 0.0
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ThresholdError(f"{path}: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ThresholdError(f"{path}: not JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ThresholdError(f"{path}: not a JSON object")
-    return data
 
 
 # --------------------------------------------------------------------------- the rule
@@ -309,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = render(
             synthetic, real, args.min_precision, args.max_flag_rate, chosen, held_out, args.compare_with
         )
-    except (ThresholdError, CorpusError, ModelError) as exc:
+    except (FileNotFoundError, ValueError, CorpusError, ModelError) as exc:  # ThresholdError too
         console.print(f"codegraph threshold: {exc}")
         return 2
     console.print(f"chose {chosen:.2f}")

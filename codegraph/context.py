@@ -19,7 +19,7 @@ priority order until the node budget is spent:
 
 The unit's edges are all edges of the code graphs among included graph nodes plus
 the project's cross-file CALLS / FORMAL_ARG_NAME edges between included graph nodes.
-Candidates (:mod:`codegraph.candidates`) are only the function's own; when the
+Candidates (:func:`codegraph.rules.find_candidates`) are only the function's own; when the
 function alone exceeds the budget, the prefix of its graph nodes is kept, candidates
 outside the prefix are dropped, and ``meta["truncated"]`` says so.
 """
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from codegraph.candidates import find_candidates
+from codegraph.rules import find_candidates
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
 from codegraph.scopes import Access, ScopeInfo
 from codegraph.units import AnalysisUnit, Candidate, Repair

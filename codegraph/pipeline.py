@@ -248,19 +248,6 @@ def _node_position(graph: CodeGraph, node: int) -> tuple[int, int, int, int]:
     return sl, sc, el, ec
 
 
-def _message(rule: str, current: str, replacement: str, token: str) -> str:
-    cur, rep = current.strip(), replacement.strip()
-    if rule == "CG001":
-        return f"`{cur}` is used here, but `{rep}` looks intended"
-    if rule == "CG002":
-        return f"these arguments look swapped: `{cur}` should probably be `{rep}`"
-    if rule == "CG007":
-        return "this condition looks inverted: a `not` seems " + (
-            "missing" if token == "not:add" else "to be one too many"
-        )
-    return f"`{cur}` looks wrong here; did you mean `{rep}`?"
-
-
 def make_finding(
     graph: CodeGraph, unit: AnalysisUnit, ci: int, ri: int, confidence: float, project: Project | None = None
 ) -> Finding:
@@ -283,12 +270,7 @@ def make_finding(
         if target_graph is not None:
             tl, tc, _, _ = _node_position(target_graph, target_node)
             what = target_graph.node_source(target_node).strip().splitlines()[0][:60]
-            note = (
-                f"`{what}` is defined or last used here"
-                if cand.rule == "CG001"
-                else f"`{what}` is the other argument"
-            )
-            related.append(Related(target_path, tl, tc, note))
+            related.append(Related(target_path, tl, tc, rule.target_note.format(what=what)))
     for path_index, (p, n) in _evidence(unit, cand.node):
         related.append(Related(unit.paths[path_index], p, n, "the callee's parameter is defined here"))
     return Finding(
@@ -299,7 +281,7 @@ def make_finding(
         end_column=ec,
         rule=rule.code,
         name=rule.name,
-        message=_message(cand.rule, current, repair.replacement, repair.token),
+        message=rule.message(current, repair.replacement, repair.token),
         confidence=confidence,
         function=unit.function,
         fix=Fix(fl, fc, fel, fec, repair.replacement),

@@ -59,12 +59,12 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
+from codegraph.rules import RULE_CODES, RULE_INDEX
 from codegraph.schema import EdgeKind
 from codegraph.units import AnalysisUnit
 
 #: the rule codes in model order (stable: checkpoints depend on it)
-RULES: tuple[str, ...] = ("CG001", "CG002", "CG003", "CG004", "CG005", "CG006", "CG007", "CG008")
-RULE_INDEX: dict[str, int] = {code: i for i, code in enumerate(RULES)}
+RULES: tuple[str, ...] = RULE_CODES
 
 #: forward edge kinds of the code graph; reverse edges use ``kind + NUM_EDGE_KINDS``
 NUM_EDGE_KINDS: int = len(EdgeKind)

@@ -22,7 +22,7 @@ see :mod:`codegraph.models.training.corpus`) and, per split (train, valid, test)
    ``.json`` sidecar (chunk range, per-sample rule / size / distance, timings).
 
 The vocabulary (node types and identifier subtokens of the train split's code graphs,
-plus every repair token of :data:`codegraph.candidates.REPAIR_TOKENS`) is built first
+plus every repair token of :data:`codegraph.rules.REPAIR_TOKENS`) is built first
 and saved as ``OUT/vocab.json``. ``OUT/manifest.json`` records the build parameters,
 the vocabulary fingerprint and the counts per split and rule.
 
@@ -55,8 +55,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from codegraph import __version__
-from codegraph.candidates import REPAIR_TOKENS
 from codegraph.models.training.corpus import SPLITS, CorpusEntry, CorpusError, corpus_entries
+from codegraph.rules import REPAIR_TOKENS
 from codegraph.units import AnalysisUnit
 
 DEFAULT_CORPUS = Path("data/corpus")

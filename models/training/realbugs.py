@@ -50,7 +50,6 @@ import numpy as np
 from packaging.version import InvalidVersion, Version
 from rich.console import Console
 
-from codegraph.candidates import RULES
 from codegraph.config import Settings
 from codegraph.graph import build_file_graph
 from codegraph.models.predict import best_pair
@@ -68,6 +67,7 @@ from codegraph.models.training.corpus import (
 )
 from codegraph.models.training.evaluate import THRESHOLDS  # the same grid as `codegraph eval`
 from codegraph.pipeline import Analyzer
+from codegraph.rules import RULE_CODES as RULES
 from codegraph.schema import CodeGraph
 from codegraph.syntax import SourceError, check_source
 from codegraph.units import AnalysisUnit

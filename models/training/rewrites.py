@@ -1,6 +1,6 @@
 """Bug injection: rewrite a correct function into a buggy one and record the fix.
 
-A rewrite is one candidate of :func:`codegraph.candidates.find_candidates` together
+A rewrite is one candidate of :func:`codegraph.rules.find_candidates` together
 with one of its repairs, applied to the source text (the byte range of the repair,
 which the enumeration derived from the syntax tree). The buggy program is parsed
 again, its graph and scopes are rebuilt, and the function's unit is built anew on the
@@ -19,7 +19,7 @@ Distance metadata, stored in the buggy unit's ``meta`` for evaluation by distanc
   from the bug location to the nearest *evidence* graph node; ``lines``: the smallest
   line distance between the bug location and an evidence graph node of the same file
   (-1 when there is no evidence, or none in the same file).
-* Evidence by rule. CG001: the other occurrences (bindings included) of the correct
+* Evidence by rule (each rule's ``evidence``). CG001: the other occurrences (bindings included) of the correct
   variable, i.e. of the symbol the fix's target refers to. CG002: the parameters of
   the callee bound by the swapped arguments (FORMAL_ARG_NAME targets, possibly in
   another file). All other rules: the other occurrences, outside the location's
@@ -39,11 +39,11 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from codegraph.candidates import RULES
 from codegraph.context import DEFAULT_BUDGET, ContextBuilder, ProjectView
 from codegraph.edges.calls import Resolver, file_symbols
 from codegraph.graph import build_file_graph
 from codegraph.project import CrossEdge, Project
+from codegraph.rules import RULE_CODES, RULES_BY_CODE
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
 from codegraph.scopes import Access, ScopeInfo, scopes_of
 from codegraph.syntax import new_parser
@@ -95,7 +95,7 @@ def choose_rewrite(
             by_rule.setdefault(c.rule, []).append(i)
     if not by_rule:
         return None
-    rule = rng.choice([r for r in RULES if r in by_rule])
+    rule = rng.choice([r for r in RULE_CODES if r in by_rule])
     ci = rng.choice(by_rule[rule])
     return ci, rng.randrange(len(candidates[ci].repairs))
 
@@ -321,38 +321,10 @@ def _rebuild(
 
 
 def evidence_nodes(unit: AnalysisUnit, graph: CodeGraph, scopes: ScopeInfo) -> list[int]:
-    """Unit-local graph nodes that are the evidence for the unit's bug (see the module docstring)."""
+    """Unit-local graph nodes that are the evidence for the unit's bug (its rule's :meth:`Rule.evidence`)."""
     if unit.bug < 0:
         return []
-    cand = unit.candidates[unit.bug]
-    fix = cand.repairs[unit.fix] if unit.fix >= 0 else None
-    local0 = {n: u for u, (pi, n) in enumerate(unit.origin) if pi == 0}
-    _, loc = unit.origin[cand.node]
-    if cand.rule == "CG001":
-        if fix is None or fix.target < 0:
-            return []
-        pi, target = unit.origin[fix.target]
-        sym = scopes.symbol_of(target) if pi == 0 else None
-        if sym is None:
-            return [fix.target]
-        return [local0[o] for o in sym.occurrences if o != loc and o in local0]
-    if cand.rule == "CG002":
-        args = {cand.node} | ({fix.target} if fix is not None and fix.target >= 0 else set())
-        formal = EdgeKind.FORMAL_ARG_NAME
-        return [d for s, d, k in zip(unit.src, unit.dst, unit.edge_kind) if s in args and k == formal]
-    expr = loc if cand.rule == "CG007" else graph.parent[loc]
-    if expr < 0:
-        return []
-    lo, hi = expr, graph.subtree_end[expr]
-    out: list[int] = []
-    seen: set[int] = set()
-    for k in scopes.occurrences_in(lo, hi):
-        sym = scopes.occ_symbols[k]
-        if sym.id in seen or sym.is_builtin:
-            continue
-        seen.add(sym.id)
-        out.extend(local0[o] for o in sym.occurrences if not lo <= o < hi and o in local0)
-    return out
+    return RULES_BY_CODE[unit.candidates[unit.bug].rule].evidence(unit, graph, scopes)
 
 
 def unit_hops(unit: AnalysisUnit, source: int, targets: set[int]) -> int:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from codegraph.candidates import RULES, apply_repair
 from codegraph.context import ContextBuilder, build_unit
 from codegraph.graph import build_file_graph
 from codegraph.models.training.rewrites import (
@@ -21,6 +20,7 @@ from codegraph.models.training.rewrites import (
     only_reads,
 )
 from codegraph.project import Project
+from codegraph.rules import RULE_CODES, apply_repair
 from codegraph.scopes import analyze_scopes
 from codegraph.syntax import parse
 from codegraph.units import AnalysisUnit, Repair
@@ -66,7 +66,7 @@ def check_round_trip(source: bytes, unit: AnalysisUnit, bug: int, fix: int) -> A
     return out
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", RULE_CODES)
 def test_each_rule_round_trips(rule: str) -> None:
     source, unit = unit_of(SNIPPET)
     picks = [

@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from codegraph.candidates import (
-    MAX_VARIABLE_REPAIRS,
-    REPAIR_TOKENS,
-    RULES,
-    apply_repair,
-    find_candidates,
-    function_nodes,
-)
 from codegraph.graph import build_file_graph
 from codegraph.nodes import graph_nodes
+from codegraph.rules import REPAIR_TOKENS, RULE_CODES, apply_repair, find_candidates, function_nodes
+from codegraph.rules.cg001_variable_misuse import MAX_VARIABLE_REPAIRS
 from codegraph.schema import CodeGraph, FunctionInfo
 from codegraph.scopes import analyze_scopes
 from codegraph.syntax import parse
@@ -268,9 +262,9 @@ def test_every_token_is_in_the_vocabulary_and_rules_are_ordered() -> None:
             return x
         """
     )
-    assert {c.rule for c in cands} == set(RULES)
+    assert {c.rule for c in cands} == set(RULE_CODES)
     assert {r.token for c in cands for r in c.repairs} <= set(REPAIR_TOKENS)
-    keys = [(c.node, RULES.index(c.rule)) for c in cands]
+    keys = [(c.node, RULE_CODES.index(c.rule)) for c in cands]
     assert keys == sorted(keys)
 
 
@@ -312,7 +306,7 @@ def test_every_repair_of_a_snippet_is_invertible() -> None:
     )
     func = function(g, "f")
     cands = find_candidates(g, func, analyze_scopes(g))
-    assert {c.rule for c in cands} == set(RULES)
+    assert {c.rule for c in cands} == set(RULE_CODES)
     failures = [
         (c.rule, r.replacement) for c in cands for r in c.repairs if not _inverse_exists(g, func, c, r)
     ]

@@ -23,7 +23,7 @@ import networkx as nx
 from codegraph.graph import build_file_graph
 from codegraph.project import CrossEdge, Project, module_name_for
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
-from codegraph.syntax import SourceError
+from codegraph.syntax import SourceError, utf8_source
 
 #: edge kind -> family (the edge builder module it comes from)
 EDGE_FAMILY: dict[EdgeKind, str] = {
@@ -240,6 +240,10 @@ def _load(file: str, project_root: str | None) -> tuple[CodeGraph, list[CrossEdg
             data = fh.read()
     except OSError as exc:
         raise GraphExportError(f"cannot read {file}: {exc.strerror or exc}") from None
+    try:
+        data = utf8_source(data)
+    except SourceError as exc:
+        raise GraphExportError(f"{file}: {exc}") from None
     if project_root is None:
         try:
             return build_file_graph(data, file, module_name_for(file)), []

@@ -26,6 +26,7 @@ from pathlib import Path
 from codegraph.config import ConfigError
 from codegraph.findings import Finding, Fix
 from codegraph.scan import ModelUnavailable, UsageError, add_analysis_options, run
+from codegraph.syntax import decode_source
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,10 +135,15 @@ def _fix(args: argparse.Namespace) -> int:
         if engine.source_hashes.get(file.resolve()) != hashlib.sha256(data).hexdigest():
             print(f"codegraph fix: {path} changed since it was analysed; left alone", file=sys.stderr)
             continue
-        text = data.decode("utf-8")
+        text, encoding = decode_source(data)  # PEP 263: written back in the file's own encoding
         edits = choose_edits(text, findings)
         new = apply_edits(text, edits)
         if new == text:
+            continue
+        try:
+            encoded = new.encode(encoding)
+        except UnicodeEncodeError:
+            print(f"codegraph fix: {path}: a repair is not {encoding} text; left alone", file=sys.stderr)
             continue
         changed_files += 1
         applied += len(edits)
@@ -148,7 +154,7 @@ def _fix(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            file.write_bytes(new.encode("utf-8"))
+            file.write_bytes(encoded)
             codes = ", ".join(sorted({e.finding.rule for e in edits}))
             print(f"{path}: applied {len(edits)} fix{'es' if len(edits) != 1 else ''} ({codes})")
     threshold = engine.settings.min_confidence

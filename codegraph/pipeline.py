@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from codegraph.config import Settings
 from codegraph.findings import FileError, Finding, Fix, Related, ScanResult
 from codegraph.rules import RULES_BY_CODE
-from codegraph.syntax import SourceError, check_source
+from codegraph.syntax import SourceError, check_source, read_source
 from codegraph.units import AnalysisUnit
 
 if TYPE_CHECKING:
@@ -215,9 +215,12 @@ class Analyzer:
         for f in files:
             name = (display or {}).get(f, str(f))
             try:
-                source = f.read_bytes()
+                source = read_source(f)
             except OSError as exc:
                 result.errors.append(FileError(name, f"cannot read: {exc.strerror or exc}"))
+                continue
+            except SourceError as exc:
+                result.errors.append(FileError(name, str(exc)))
                 continue
             fa = self.analyze_source(name, source)
             result.findings += fa.findings

@@ -23,13 +23,12 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 from codegraph.edges.calls import FileSymbols, ImportRecord, Resolver, file_symbols
 from codegraph.graph import build_file_graph
 from codegraph.schema import CodeGraph, EdgeKind
-from codegraph.syntax import SourceError
+from codegraph.syntax import SourceError, read_source
 
 #: directory names never searched for source files
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
@@ -267,9 +266,12 @@ class Project:
         source = entry.source
         if source is None:
             try:
-                source = Path(entry.key).read_bytes()
+                source = read_source(entry.key)
             except OSError as exc:
                 entry.error = f"cannot read: {exc.strerror or exc}"
+                return None
+            except SourceError as exc:
+                entry.error = str(exc)
                 return None
             entry.source, entry.digest = source, _digest(source)
         try:

@@ -43,6 +43,7 @@ from codegraph.files import (
 from codegraph.findings import FileError, Finding, ScanResult
 from codegraph.pipeline import Analyzer, FileAnalysis
 from codegraph.report import ReportMeta, read_lines
+from codegraph.syntax import SourceError, utf8_source
 
 if TYPE_CHECKING:
     from codegraph.project import Project
@@ -348,8 +349,14 @@ class Engine:
             if cached is not None:
                 results[f] = replace(cached, path=str(f))
                 advance(1)
-            else:
-                todo.append((f, source, key))
+                continue
+            try:
+                text = utf8_source(source)  # a PEP 263 declaration: analysed as the UTF-8 of its text
+            except SourceError as exc:
+                results[f] = FileAnalysis(str(f), errors=[FileError(str(f), str(exc))])
+                advance(1)
+                continue
+            todo.append((f, text, key))
         for (f, _, key), analysis in zip(todo, self._analyze_todo(todo, advance), strict=True):
             results[f] = analysis
             if key and not any(e.message.startswith("internal error:") for e in analysis.errors):

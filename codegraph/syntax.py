@@ -6,8 +6,12 @@ nodes around what does not parse, so later stages analyse everything that does.
 
 from __future__ import annotations
 
+import codecs
+import io
+import tokenize
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import tree_sitter_python
 from tree_sitter import Language, Parser, Point, Tree
@@ -34,6 +38,50 @@ def check_source(source: bytes) -> None:
         source.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+
+
+def source_encoding(source: bytes) -> str:
+    """The encoding Python reads ``source`` with: a PEP 263 coding declaration, a UTF-8 BOM
+    ("utf-8-sig"), else UTF-8. Raises :class:`SourceError` for an unknown declared encoding."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError as exc:
+        if "unknown encoding" in str(exc):
+            raise SourceError(f"{exc.msg}") from None
+        return "utf-8"  # undecodable first lines without a declaration: check_source says where
+    return encoding
+
+
+def decode_source(source: bytes) -> tuple[str, str]:
+    """``(text, encoding)`` of a file's bytes as Python decodes them (PEP 263); the text has no BOM.
+
+    Writing ``text.encode(encoding)`` back gives the file's own encoding (and BOM) again.
+    Raises :class:`SourceError` for binary input or bytes invalid in the encoding.
+    """
+    if b"\x00" in source:
+        raise SourceError("binary file (contains NUL bytes)")
+    encoding = source_encoding(source)
+    try:
+        text = source.decode(encoding)
+    except UnicodeDecodeError as exc:
+        what = "UTF-8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
+        raise SourceError(f"not {what} text (invalid byte at offset {exc.start})") from None
+    return text, encoding
+
+
+def utf8_source(source: bytes) -> bytes:
+    """A file's bytes as the UTF-8 that tree-sitter and the graph read (PEP 263 declarations and a
+    BOM honoured: columns count the characters Python sees). Raises :class:`SourceError`."""
+    encoding = source_encoding(source)
+    if encoding == "utf-8":
+        check_source(source)
+        return source
+    return decode_source(source)[0].encode("utf-8")
+
+
+def read_source(path: str | Path) -> bytes:
+    """The UTF-8 source of a file on disk (see :func:`utf8_source`). Raises OSError, SourceError."""
+    return utf8_source(Path(path).read_bytes())
 
 
 def parse(source: bytes, parser: Parser | None = None) -> Tree:

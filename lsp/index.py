@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from codegraph.lsp.convert import LineIndex
+from codegraph.syntax import SourceError, decode_source, read_source
 
 if TYPE_CHECKING:
     from codegraph.project import Project
@@ -117,8 +118,8 @@ class WorkspaceIndex:
         if text is not None:
             return text
         try:
-            return Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            return decode_source(Path(path).read_bytes())[0]
+        except (OSError, SourceError):
             return None
 
     def line_index(self, path: str, encoding: str) -> LineIndex | None:
@@ -141,10 +142,12 @@ class WorkspaceIndex:
         if self.open_text(path) is not None:
             return
         try:
-            source = Path(path).read_bytes()
+            source = read_source(path)
         except OSError:
             self.remove(path)
             return
+        except SourceError:
+            source = Path(path).read_bytes()  # indexed as it is: the project records why it has no graph
         self.update(path, source)
 
     def remove(self, path: str) -> None:

@@ -12,14 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegraph import __version__
+from codegraph.syntax import SourceError, decode_source
 
 
 def read_lines(path: str) -> list[str]:
     """The lines of a reported file (without line ends), or [] when it cannot be read as text."""
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        data = Path(path).read_bytes()
     except OSError:
         return []
+    try:
+        text = decode_source(data)[0]  # PEP 263: the characters Python reads
+    except SourceError:
+        text = data.decode("utf-8", "replace")
+    return text.splitlines()
 
 
 @dataclass

@@ -25,13 +25,14 @@ Rules, in order:
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
 
 from codegraph.findings import FileError
 
@@ -263,10 +264,15 @@ class GitError(RuntimeError):
     """git failed (not a repository, unknown revision); the message is one line for the user."""
 
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
-
 #: per changed file (absolute, resolved): the changed 1-based line numbers, or None for "every line"
 ChangedLines = dict[Path, set[int] | None]
+
+#: ``git diff`` whatever the user's git configuration says: explicit a/ b/ prefixes (diff.noprefix and
+#: diff.mnemonicPrefix change them), no external diff driver, no textconv, no colour, paths from the root
+DIFF_ARGS = (
+    "diff", "-U0", "--src-prefix=a/", "--dst-prefix=b/", "--no-ext-diff", "--no-textconv",
+    "--no-color", "--no-renames", "--no-relative",
+)  # fmt: skip
 
 
 def _git(root: Path, *args: str) -> str:
@@ -282,24 +288,29 @@ def _git(root: Path, *args: str) -> str:
     return proc.stdout
 
 
+def _unquote(name: str) -> str:
+    """A path as git prints it in a diff header: C-style quoted when it holds special characters."""
+    if len(name) >= 2 and name.startswith('"') and name.endswith('"'):
+        raw = name[1:-1].encode("utf-8").decode("unicode_escape")  # octal escapes are UTF-8 bytes
+        return raw.encode("latin-1").decode("utf-8", "replace")
+    return name
+
+
 def parse_unified_diff(text: str, root: Path) -> ChangedLines:
-    """Changed (added or modified) new-side lines per file of ``git diff -U0`` output."""
+    """Changed (added or modified) new-side lines per file of ``git diff -U0`` output (with the
+    a/ b/ prefixes of :data:`DIFF_ARGS`), parsed with :mod:`unidiff`."""
     out: ChangedLines = {}
-    current: set[int] | None = None
-    for line in text.splitlines():
-        if line.startswith("+++ "):
-            name = line[4:]
-            if name == "/dev/null":
-                current = None
-                continue
-            if name.startswith('"') and name.endswith('"'):
-                name = name[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
-            name = name[2:] if name.startswith("b/") else name
-            current = set()
-            out[(root / name).resolve()] = current
-        elif current is not None and (m := _HUNK.match(line)):
-            start, count = int(m.group(1)), int(m.group(2) if m.group(2) is not None else 1)
-            current.update(range(start, start + count))
+    try:
+        patches = PatchSet(text)
+    except UnidiffParseError as exc:
+        raise GitError(f"cannot read the output of git diff: {exc}") from None
+    for patched in patches:
+        name = _unquote(patched.target_file)
+        if name == "/dev/null" or patched.is_binary_file:
+            continue
+        name = name[2:] if name.startswith("b/") else name
+        lines = {line.target_line_no for hunk in patched for line in hunk if line.is_added}
+        out[(root / name).resolve()] = {n for n in lines if n is not None}
     return out
 
 
@@ -311,7 +322,7 @@ def changed_lines(ref: str, paths: Sequence[Path]) -> ChangedLines:
         raise GitError("--diff needs a git repository, but some paths are not in one")
     out: ChangedLines = {}
     for root in sorted(r for r in roots if r is not None):
-        diff = _git(root, "diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", ref, "--")
+        diff = _git(root, *DIFF_ARGS, ref, "--")
         out.update(parse_unified_diff(diff, root))
         untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
         for name in filter(None, untracked.split("\0")):

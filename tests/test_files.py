@@ -118,8 +118,9 @@ def test_find_git_root(tmp_path: Path) -> None:
 def test_parse_unified_diff(tmp_path: Path) -> None:
     diff = (
         "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -3 +3 @@\n-x\n+y\n"
-        "@@ -10,0 +11,2 @@\n+a\n+b\n@@ -20,3 +21,0 @@\n-c\n"
-        "diff --git a/gone.py b/gone.py\n--- a/gone.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-z\n"
+        "@@ -10,0 +11,2 @@\n+a\n+b\n@@ -20,3 +21,0 @@\n-c\n-d\n-e\n"
+        "diff --git a/gone.py b/gone.py\ndeleted file mode 100644\nindex 1111111..0000000\n"
+        "--- a/gone.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-z\n"
     )
     changed = parse_unified_diff(diff, tmp_path)
     assert changed == {(tmp_path / "m.py").resolve(): {3, 11, 12}}
@@ -145,3 +146,38 @@ def test_changed_lines_from_git(tmp_path: Path) -> None:
     assert changed[(tmp_path / "new.py").resolve()] is None
     with pytest.raises(GitError, match="git diff failed"):
         changed_lines("no-such-ref", [tmp_path])
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"diff.mnemonicPrefix": "true"},
+        {"diff.noprefix": "true"},
+        {"color.diff": "always", "color.ui": "always"},
+        {"diff.external": "false", "diff.relative": "true"},
+    ],
+)
+def test_changed_lines_whatever_the_git_configuration(tmp_path: Path, config: dict[str, str]) -> None:
+    from codegraph.files import changed_lines
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a b.py").write_text("a = 1\nb = 2\n")
+    (tmp_path / 'q"uote.py').write_text("q = 1\n")
+    git("add", ".")
+    git("commit", "-qm", "one")
+    for key, value in config.items():
+        git("config", key, value)
+    (tmp_path / "sub" / "a b.py").write_text("a = 1\nb = 20\nc = 3\n")
+    (tmp_path / 'q"uote.py').write_text("q = 2\n")
+    changed = changed_lines("HEAD", [tmp_path / "sub", tmp_path])
+    assert changed == {
+        (tmp_path / "sub" / "a b.py").resolve(): {2, 3},
+        (tmp_path / 'q"uote.py').resolve(): {1},
+    }

@@ -1,13 +1,23 @@
-"""Settings: defaults, `[tool.codegraph]` in pyproject.toml, then flags (later wins)."""
+"""Settings: defaults, then a configuration file, then flags (later wins).
+
+The configuration file is the nearest, walking up from the first path scanned, of
+``.codegraph.toml`` / ``codegraph.toml`` (settings as top-level keys) and ``pyproject.toml``
+(settings under ``[tool.codegraph]``; one without that table is passed over). Within one
+directory they are looked for in that order and the first found is the only one read.
+``--config FILE`` names the file instead: a file named ``pyproject.toml`` is read as one,
+any other as a standalone file. Unknown keys, and keys in the wrong place, are an error.
+"""
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from codegraph.rules import RULE_CODES
+from codegraph.rules import ALL_RULES, RULE_CODES, RULES_BY_CODE
 
 #: default confidence threshold, chosen on the validation packages for precision on injected bugs and few
 #: flags on their released code (`codegraph threshold`, models/weights/THRESHOLD.md)
@@ -25,11 +35,12 @@ class Settings:
     select: frozenset[str] = frozenset(RULE_CODES)
     ignore: frozenset[str] = frozenset()
     exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()  # more globs, beside `exclude`
     model: str | None = None  # checkpoint path; None: the shipped model
     budget: int = DEFAULT_BUDGET  # graph nodes per analysis unit
     enable: bool = True
     jobs: int = 0  # worker processes for scans; 0: automatic
-    source: str | None = field(default=None, compare=False)  # the pyproject.toml it came from
+    source: str | None = field(default=None, compare=False)  # the configuration file it came from
 
     def enabled_rules(self) -> frozenset[str]:
         return self.select - self.ignore
@@ -37,6 +48,12 @@ class Settings:
     def merged(self, **overrides: Any) -> Settings:
         """A copy with the given keys replaced (None values keep the current setting)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _codes(value: Any, key: str, where: str) -> frozenset[str]:
@@ -50,7 +67,15 @@ def _codes(value: Any, key: str, where: str) -> frozenset[str]:
             continue
         matched = {c for c in RULE_CODES if c.startswith(v)} if v.startswith("CG") else set()
         if not matched:
-            raise ConfigError(f"{where}: unknown rule code {v!r} in `{key}` (known: {', '.join(RULE_CODES)})")
+            by_name = {r.name.upper(): r.code for r in ALL_RULES}
+            close = difflib.get_close_matches(v, [*RULE_CODES, *by_name], n=1, cutoff=0.6)
+            hint = ""
+            if close:
+                code = by_name.get(close[0], close[0])
+                hint = f" (did you mean {code!r}, {RULES_BY_CODE[code].name}?)"
+            raise ConfigError(
+                f"{where}: unknown rule code {v!r} in `{key}`{hint} (known: {', '.join(RULE_CODES)})"
+            )
         codes |= matched
     return frozenset(codes)
 
@@ -60,16 +85,35 @@ def parse_codes(text: str, key: str = "--select") -> frozenset[str]:
     return _codes([p for p in text.split(",") if p.strip()], key, "command line")
 
 
-def settings_from_table(table: dict[str, Any], where: str, base: Settings | None = None) -> Settings:
-    """Validate a `[tool.codegraph]` table (or an editor's settings object) into Settings."""
+#: the keys of a configuration table, as written in files (kebab-case)
+KEYS: tuple[str, ...] = (
+    "min-confidence", "select", "ignore", "exclude", "extend-exclude", "model", "budget", "enable", "jobs",
+)  # fmt: skip
+#: other spellings accepted for a key (the editor's settings use camelCase)
+ALIASES = {
+    "min_confidence": "min-confidence",
+    "minConfidence": "min-confidence",
+    "extend_exclude": "extend-exclude",
+}
+
+
+def unknown_keys_error(
+    keys: Iterable[str], where: str, table: str, known: Iterable[str] = KEYS
+) -> ConfigError:
+    """One error naming every unknown key, each with its closest known key."""
+    keys, known = list(keys), list(known)
+    names = ", ".join(f"{k!r}{did_you_mean(k, known)}" for k in keys)
+    return ConfigError(f"{where}: unknown {'key' if len(keys) == 1 else 'keys'} {names} in {table}")
+
+
+def settings_from_table(
+    table: dict[str, Any], where: str, base: Settings | None = None, table_name: str = "[tool.codegraph]"
+) -> Settings:
+    """Validate a configuration table (or an editor's settings object) into Settings."""
     s = base or Settings()
-    known = {
-        "min-confidence", "min_confidence", "minConfidence", "select", "ignore", "exclude",
-        "model", "budget", "enable", "jobs",
-    }  # fmt: skip
-    unknown = sorted(set(table) - known)
+    unknown = sorted(k for k in table if k not in KEYS and k not in ALIASES)
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} in [tool.codegraph]")
+        raise unknown_keys_error(unknown, where, table_name)
     out: dict[str, Any] = {}
     for key in ("min-confidence", "min_confidence", "minConfidence"):
         if key in table:
@@ -81,11 +125,16 @@ def settings_from_table(table: dict[str, Any], where: str, base: Settings | None
         out["select"] = _codes(table["select"], "select", where)
     if "ignore" in table:
         out["ignore"] = _codes(table["ignore"], "ignore", where)
-    if "exclude" in table:
-        v = table["exclude"]
-        if not isinstance(v, list) or not all(isinstance(p, str) for p in v):
-            raise ConfigError(f"{where}: `exclude` must be a list of glob patterns")
-        out["exclude"] = tuple(v)
+    for key, attr in (
+        ("exclude", "exclude"),
+        ("extend-exclude", "extend_exclude"),
+        ("extend_exclude", "extend_exclude"),
+    ):
+        if key in table:
+            v = table[key]
+            if not isinstance(v, list) or not all(isinstance(p, str) for p in v):
+                raise ConfigError(f"{where}: `{key}` must be a list of glob patterns")
+            out[attr] = tuple(v)
     if "model" in table:
         if not isinstance(table["model"], str):
             raise ConfigError(f"{where}: `model` must be a path")
@@ -101,33 +150,67 @@ def settings_from_table(table: dict[str, Any], where: str, base: Settings | None
     return replace(s, **out)
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above ``start`` that has a [tool.codegraph] table."""
+#: configuration files looked for in each directory, in this order (the first found wins)
+CONFIG_FILES = (".codegraph.toml", "codegraph.toml", "pyproject.toml")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a configuration file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def is_pyproject(path: Path) -> bool:
+    return path.name == "pyproject.toml"
+
+
+def find_config(start: Path) -> Path | None:
+    """The configuration file for ``start``: walking up from it, the first directory holding a
+    ``.codegraph.toml``, a ``codegraph.toml`` or a ``pyproject.toml`` with a [tool.codegraph] table
+    (in that order of precedence within a directory)."""
     start = start.resolve()
     for d in [start, *start.parents] if start.is_dir() else [start.parent, *start.parent.parents]:
-        p = d / "pyproject.toml"
-        if p.is_file():
-            try:
-                data = tomllib.loads(p.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{p}: invalid TOML: {exc}") from None
-            if "codegraph" in data.get("tool", {}):
+        for name in CONFIG_FILES:
+            p = d / name
+            if not p.is_file():
+                continue
+            if not is_pyproject(p) or "codegraph" in _read_toml(p).get("tool", {}):
                 return p
     return None
 
 
+def table_of(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The settings table of a configuration file and its name: [tool.codegraph] of a pyproject.toml,
+    the top level of any other file. Keys in the wrong place are an error."""
+    if is_pyproject(path):
+        misplaced = sorted(k for k in data if k in KEYS or k in ALIASES)
+        tool = data.get("tool", {})
+        table = tool.get("codegraph") if isinstance(tool, dict) else None
+        if misplaced:
+            names = ", ".join(repr(k) for k in misplaced)
+            raise ConfigError(f"{path}: {names} must be under [tool.codegraph] in a pyproject.toml")
+        if table is None:
+            raise ConfigError(f"{path}: no [tool.codegraph] table")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.codegraph] must be a table")
+        return table, "[tool.codegraph]"
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "codegraph" in tool:
+        raise ConfigError(
+            f"{path}: in {path.name} the settings are top-level keys, not a [tool.codegraph] table"
+        )
+    return data, path.name
+
+
 def load_settings(start: Path | None = None, config_file: Path | None = None) -> Settings:
-    """Defaults, overridden by [tool.codegraph] of the nearest pyproject.toml (or ``config_file``)."""
-    path = config_file or find_pyproject(start or Path.cwd())
+    """Defaults, overridden by the configuration file found for ``start`` (or ``config_file``)."""
+    path = config_file or find_config(start or Path.cwd())
     if path is None:
         return Settings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    table = data.get("tool", {}).get("codegraph", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.codegraph] must be a table")
-    return replace(settings_from_table(table, str(path)), source=str(path))
+    table, name = table_of(path, _read_toml(path))
+    return replace(settings_from_table(table, str(path), table_name=name), source=str(path))

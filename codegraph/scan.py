@@ -84,7 +84,10 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
         "paths", nargs="*", type=Path, metavar="PATH", help="files or directories (default: .)"
     )
     parser.add_argument(
-        "--config", type=Path, metavar="FILE", help="pyproject.toml to read [tool.codegraph] from"
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="configuration file: a pyproject.toml ([tool.codegraph]) or a codegraph.toml (top-level keys)",
     )
     parser.add_argument(
         "--min-confidence", type=_confidence, metavar="X", help="report findings with confidence >= X (0..1)"
@@ -99,6 +102,13 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="GLOB",
         help="also skip paths matching GLOB (gitignore syntax, relative to the cwd; repeatable)",
+    )
+    parser.add_argument(
+        "--extend-exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="the same as --exclude: more globs beside the configured `exclude` and `extend-exclude`",
     )
     parser.add_argument("--model", metavar="FILE", help="checkpoint to use instead of the shipped model")
     parser.add_argument("--jobs", "-j", type=_jobs, metavar="N", help="worker processes (0: automatic)")
@@ -128,11 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_settings(args: argparse.Namespace) -> Settings:
-    """[tool.codegraph] (nearest pyproject.toml or --config), overridden by the flags."""
+    """The configuration file (the nearest one, or --config), overridden by the flags."""
     start = args.paths[0] if args.paths else Path.cwd()
     settings = load_settings(start if start.exists() else Path.cwd(), args.config)
     if settings.model and settings.source and not Path(settings.model).is_absolute():
-        # a checkpoint named in pyproject.toml is relative to that file; one given as a flag, to the cwd
+        # a checkpoint named in a configuration file is relative to it; one given as a flag, to the cwd
         settings = replace(settings, model=str(Path(settings.source).parent / settings.model))
     return settings.merged(
         min_confidence=args.min_confidence,
@@ -529,10 +539,9 @@ class Selection:
 def select_files(args: argparse.Namespace, settings: Settings) -> Selection:
     paths: list[Path] = list(args.paths) or [Path(".")]
     exclude = ExcludeRules()
-    if settings.exclude:
-        base = Path(settings.source).parent if settings.source else Path.cwd()
-        exclude.add(settings.exclude, base)
-    exclude.add(args.exclude, Path.cwd())
+    base = Path(settings.source).parent if settings.source else Path.cwd()
+    exclude.add((*settings.exclude, *settings.extend_exclude), base)
+    exclude.add([*args.exclude, *args.extend_exclude], Path.cwd())
     try:
         walked = collect_files(paths, exclude)
     except PathNotFound as exc:

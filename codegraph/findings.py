@@ -7,7 +7,20 @@ exclusive. ``to_json`` gives exactly the object of the JSON output contract.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
+
+
+def shown_confidence(confidence: float, digits: int = 4) -> float:
+    """``confidence`` rounded *down* to ``digits`` decimals, as reports print it: a shown value is
+    never above the real one, so a finding shown at 0.97 passes a 0.97 threshold."""
+    step = Decimal(1).scaleb(-digits)
+    return float(Decimal(repr(float(confidence))).quantize(step, rounding=ROUND_FLOOR))
+
+
+def confidence_percent(confidence: float) -> str:
+    """``"96%"`` for 0.9652: whole percent, rounded down (see :func:`shown_confidence`)."""
+    return f"{shown_confidence(confidence, 2) * 100:.0f}%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +81,7 @@ class Finding:
             "rule": self.rule,
             "name": self.name,
             "message": self.message,
-            "confidence": round(self.confidence, 4),
+            "confidence": shown_confidence(self.confidence),
             "function": self.function,
             "fix": self.fix.to_json() if self.fix else None,
             "related": [r.to_json() for r in self.related],

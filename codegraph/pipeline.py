@@ -251,6 +251,17 @@ def _node_position(graph: CodeGraph, node: int) -> tuple[int, int, int, int]:
     return sl, sc, el, ec
 
 
+#: the longest code quoted in a message; longer code is cut with "…"
+MESSAGE_CODE_CHARS = 40
+
+
+def one_line(code: str, limit: int = MESSAGE_CODE_CHARS) -> str:
+    """``code`` on one line for a message: whitespace runs (line breaks too) become one space, and
+    what is longer than ``limit`` characters is cut with "…"."""
+    flat = " ".join(code.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 def make_finding(
     graph: CodeGraph, unit: AnalysisUnit, ci: int, ri: int, confidence: float, project: Project | None = None
 ) -> Finding:
@@ -284,7 +295,7 @@ def make_finding(
         end_column=ec,
         rule=rule.code,
         name=rule.name,
-        message=rule.message(current, repair.replacement, repair.token),
+        message=rule.message(one_line(current), one_line(repair.replacement), repair.token),
         confidence=confidence,
         function=unit.function,
         fix=Fix(fl, fc, fel, fec, repair.replacement),

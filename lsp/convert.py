@@ -17,7 +17,7 @@ from typing import Any
 from lsprotocol import types
 
 from codegraph.config import DEFAULT_MIN_CONFIDENCE
-from codegraph.findings import Finding, Related
+from codegraph.findings import Finding, Related, confidence_percent
 from codegraph.rules import RULES_BY_CODE
 
 #: the ``source`` of every diagnostic (a contract: design §4)
@@ -313,7 +313,8 @@ def hover(diagnostics: Sequence[types.Diagnostic], position: types.Position) -> 
         data = diag.data if isinstance(diag.data, dict) else {}
         code = str(diag.code or "")
         rule = RULES_BY_CODE.get(code)
-        head = f"**{code} {rule.name if rule else ''}** · confidence {float(data.get('confidence', 0.0)):.0%}"
+        shown = confidence_percent(float(data.get("confidence", 0.0)))
+        head = f"**{code} {rule.name if rule else ''}** · confidence {shown}"
         lines = [head, "", diag.message]
         fix = data.get("fix")
         if isinstance(fix, dict):

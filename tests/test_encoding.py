@@ -7,8 +7,8 @@ file back in its own encoding.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -17,23 +17,10 @@ from codegraph.config import Settings
 from codegraph.pipeline import Analyzer
 from codegraph.syntax import SourceError, decode_source, utf8_source
 
+sys.path.insert(0, str(Path(__file__).parent))
+from doubles import FirstOf
+
 LATIN1 = '# -*- coding: latin-1 -*-\ndef area(width, height):\n    s = "\xe9\xe9"; return width * width\n'
-
-
-class FirstCG001:
-    """Test double: each function's first CG001 candidate and its first repair, at 0.98."""
-
-    name, sha256 = "fixed", "f" * 64
-
-    def predict(self, units):
-        out = []
-        for u in units:
-            best = next(i for i, c in enumerate(u.candidates) if c.rule == "CG001")
-            loc = [0.0] * len(u.candidates)
-            loc[best] = 0.98
-            reps = [[1.0] + [0.0] * (len(c.repairs) - 1) for c in u.candidates]
-            out.append(SimpleNamespace(p_no_bug=0.02, loc_probs=loc, rep_probs=reps))
-        return out
 
 
 @pytest.fixture
@@ -60,7 +47,7 @@ def test_decode_source_follows_the_declaration_and_the_bom() -> None:
 
 def test_latin1_file_is_analysed_with_character_columns(latin1: Path, capsys) -> None:
     rc = scan.main(["--no-progress", "--no-cache", "--format", "json", "geo.py"],
-                   analyzer=Analyzer(Settings(), predictor=FirstCG001()))  # fmt: skip
+                   analyzer=Analyzer(Settings(), predictor=FirstOf()))  # fmt: skip
     data = json.loads(capsys.readouterr().out)
     assert data["errors"] == [] and rc == 1
     (finding,) = data["findings"]
@@ -75,7 +62,7 @@ def test_fix_writes_the_file_back_in_its_own_encoding(latin1: Path, monkeypatch,
     original = scan.Engine.__post_init__
 
     def with_double(self) -> None:
-        self.analyzer = Analyzer(Settings(), predictor=FirstCG001())
+        self.analyzer = Analyzer(Settings(), predictor=FirstOf())
         original(self)
 
     monkeypatch.setattr(scan.Engine, "__post_init__", with_double)

@@ -10,7 +10,7 @@ message ``%`` ``\\r`` ``\\n`` become ``%25`` ``%0D`` ``%0A``; in property values
 
 from __future__ import annotations
 
-from codegraph.findings import Finding, ScanResult
+from codegraph.findings import Finding, ScanResult, confidence_percent
 from codegraph.report import ReportMeta
 from codegraph.report.text import fix_line
 
@@ -35,7 +35,7 @@ def annotation(finding: Finding, lines: list[str]) -> str:
     if end_line == finding.line:  # GitHub accepts column ranges on one line only
         properties["endColumn"] = max(finding.end_column, finding.column + 1)
     properties["title"] = f"{finding.rule} {finding.name}"
-    parts = [f"{finding.message} (confidence {finding.confidence * 100:.0f}%)"]
+    parts = [f"{finding.message} (confidence {confidence_percent(finding.confidence)})"]
     fix = fix_line(finding, lines)
     if fix:
         parts.append(f"fix: {fix}")

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from codegraph.baseline import fingerprints
-from codegraph.findings import Finding, Fix, ScanResult
+from codegraph.findings import Finding, Fix, ScanResult, confidence_percent, shown_confidence
 from codegraph.report import ReportMeta
 from codegraph.rules import ALL_RULES, Rule
 
@@ -92,7 +92,7 @@ def _fix(finding: Finding, fix: Fix) -> dict[str, Any]:
 
 
 def result_object(finding: Finding, index: dict[str, int], fp: tuple[str, int]) -> dict[str, Any]:
-    message = f"{finding.message} (confidence {finding.confidence * 100:.0f}%)"
+    message = f"{finding.message} (confidence {confidence_percent(finding.confidence)})"
     out: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": index[finding.rule],
@@ -108,7 +108,7 @@ def result_object(finding: Finding, index: dict[str, int], fp: tuple[str, int]) 
             }
         ],
         "partialFingerprints": {FINGERPRINT_KEY: f"{fp[0]}:{fp[1]}"},
-        "properties": {"confidence": round(finding.confidence, 4)},
+        "properties": {"confidence": shown_confidence(finding.confidence)},
     }
     if finding.related:
         out["relatedLocations"] = [

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 
-from codegraph.findings import Finding, ScanResult
+from codegraph.findings import Finding, ScanResult, confidence_percent
 from codegraph.report import ReportMeta
 
 #: lines of source shown above and below the flagged lines
@@ -44,17 +44,13 @@ class _Paint:
         return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if self.color and text else text
 
 
-def _percent(confidence: float) -> str:
-    return f"{confidence * 100:.0f}%"
-
-
 def header(finding: Finding, paint: _Paint | None = None) -> str:
     """`path:line:col: CODE [name] message (confidence NN%)`."""
     p = paint or _Paint(False)
     return (
         f"{p(f'{finding.path}:{finding.line}:{finding.column}:', 'path')} "
         f"{p(finding.rule, 'code')} [{finding.name}] {finding.message} "
-        f"(confidence {_percent(finding.confidence)})"
+        f"(confidence {confidence_percent(finding.confidence)})"
     )
 
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: testsets train-baseline negatives realbugs threshold setup demo test lint bench train train-full clean
+.PHONY: testsets train-baseline negatives realbugs threshold setup demo test lint bench docs train train-full clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# docs/rules/CGxxx.md from the rule classes' docstrings (SARIF's helpUri links there; a test holds them equal)
+docs: $(STAMP)
+	$(BIN)/python -c "from codegraph.rule_docs import write_docs; write_docs()"
 
 # the shipped checkpoint's recipe (about 3 hours on 2 cores; every step resumes)
 train: $(STAMP)

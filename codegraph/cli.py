@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     name = args[0]
     if name not in COMMANDS:
-        print(f"codegraph: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        from codegraph.config import did_you_mean
+
+        hint = did_you_mean(name, COMMANDS)
+        print(f"codegraph: unknown command {name!r}{hint}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
     try:

@@ -5,15 +5,17 @@ The configuration file is the nearest, walking up from the first path scanned, o
 (settings under ``[tool.codegraph]``; one without that table is passed over). Within one
 directory they are looked for in that order and the first found is the only one read.
 ``--config FILE`` names the file instead: a file named ``pyproject.toml`` is read as one,
-any other as a standalone file. Unknown keys, and keys in the wrong place, are an error.
+any other as a standalone file (or, when all it holds is a [tool.codegraph] table, that
+table). Unknown keys, and keys in the wrong place, are an error.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -200,10 +202,12 @@ def table_of(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], str]:
             raise ConfigError(f"{path}: [tool.codegraph] must be a table")
         return table, "[tool.codegraph]"
     tool = data.get("tool")
-    if isinstance(tool, dict) and "codegraph" in tool:
-        raise ConfigError(
-            f"{path}: in {path.name} the settings are top-level keys, not a [tool.codegraph] table"
-        )
+    if isinstance(tool, dict) and "codegraph" in tool:  # a pyproject.toml-style file under another name
+        if set(data) != {"tool"}:
+            raise ConfigError(
+                f"{path}: settings are either top-level keys or under [tool.codegraph], not both"
+            )
+        return table_of(path.with_name("pyproject.toml"), data)[0], "[tool.codegraph]"
     return data, path.name
 
 
@@ -214,3 +218,32 @@ def load_settings(start: Path | None = None, config_file: Path | None = None) ->
         return Settings()
     table, name = table_of(path, _read_toml(path))
     return replace(settings_from_table(table, str(path), table_name=name), source=str(path))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, frozenset):
+        value = sorted(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def settings_toml(settings: Settings) -> str:
+    """The settings in force as configuration-file lines (``--show-settings``)."""
+    lines = [f"# configuration file: {settings.source or 'none (the defaults)'}"]
+    for f in fields(settings):
+        if f.name == "source":
+            continue
+        value = getattr(settings, f.name)
+        key = f.name.replace("_", "-")
+        if value is None:
+            lines.append(f"# {key}: not set" + (" (the shipped model)" if f.name == "model" else ""))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 import networkx as nx
 
+from codegraph.arguments import Parser
 from codegraph.graph import build_file_graph
 from codegraph.project import CrossEdge, Project, module_name_for
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
@@ -210,11 +211,11 @@ class _UsageError(Exception):
     pass
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(Parser):
     """An argument parser whose usage errors become one line on stderr and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
+        raise _UsageError(self.suggest(message))
 
 
 def _parser() -> argparse.ArgumentParser:

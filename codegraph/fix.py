@@ -23,14 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from codegraph.arguments import Parser
 from codegraph.config import ConfigError
 from codegraph.findings import Finding, Fix
-from codegraph.scan import ModelUnavailable, UsageError, add_analysis_options, run
+from codegraph.scan import STDIN, ModelUnavailable, UsageError, add_analysis_options, run
 from codegraph.syntax import decode_source
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="codegraph fix",
         description="Apply codegraph's proposed repairs at or above a confidence threshold.",
         epilog="Exit status: 0 done, 1 --diff-only found changes, 2 usage, configuration or internal error.",
@@ -122,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fix(args: argparse.Namespace) -> int:
+    if STDIN in args.paths:
+        raise UsageError("fix writes files: it cannot read stdin (`-`)")
     result, engine = run(args)
     by_path: dict[str, list[Finding]] = defaultdict(list)
     for f in result.findings:

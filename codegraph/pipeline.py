@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #: files larger than this are reported as an error and not analysed
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 class Prediction(Protocol):
@@ -56,7 +56,7 @@ class FileAnalysis:
 
 def suppressed(line: str, code: str) -> bool:
     """True when ``line`` carries `# noqa` or `# noqa: <codes>` naming ``code``."""
-    m = _NOQA.search(line)
+    m = NOQA.search(line)
     if not m:
         return False
     codes = m.group("codes")

@@ -6,12 +6,15 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from codegraph.arguments import Parser
+from codegraph.config import did_you_mean
 from codegraph.rules import ALL_RULES, RULES_BY_CODE, Rule
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="codegraph rules", description="List the rules, or explain one.")
+    parser = Parser(prog="codegraph rules", description="List the rules, or explain one.")
     parser.add_argument(
         "rule", nargs="?", metavar="CODE", help="a rule code (CG001) or name (variable-misuse)"
     )
@@ -38,6 +41,21 @@ def explain(rule: type[Rule]) -> str:
     return f"# {rule.name} ({rule.code})\n\n{rule.help()}\n"
 
 
+#: the rules' documentation in the repository, one Markdown file per rule (SARIF's helpUri links here)
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs" / "rules"
+
+
+def write_docs(directory: Path = DOCS_DIR) -> list[Path]:
+    """Write ``CGxxx.md`` for every rule (what ``codegraph rules CGxxx`` prints); `make docs` runs it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for rule in ALL_RULES:
+        path = directory / f"{rule.code}.md"
+        path.write_text(explain(rule), encoding="utf-8")
+        out.append(path)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.rule is None:
@@ -49,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rule = find_rule(args.rule)
     if rule is None:
         known = ", ".join(RULES_BY_CODE)
-        print(f"codegraph rules: error: unknown rule {args.rule!r} (known: {known})", file=sys.stderr)
+        names = [*RULES_BY_CODE, *(r.name for r in ALL_RULES)]
+        hint = did_you_mean(args.rule.upper() if args.rule.upper().startswith("CG") else args.rule, names)
+        print(f"codegraph rules: error: unknown rule {args.rule!r}{hint} (known: {known})", file=sys.stderr)
         return 2
     if args.format == "json":
         print(json.dumps(rule_json(rule), indent=2))

@@ -21,15 +21,17 @@ import os
 import sys
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from codegraph.arguments import Parser
 from codegraph.baseline import Baseline, BaselineError
 from codegraph.cache import Cache, ContextHasher, cache_key, settings_key, sha256_bytes
-from codegraph.config import ConfigError, Settings, load_settings, parse_codes
+from codegraph.config import ConfigError, Settings, load_settings, parse_codes, settings_toml
 from codegraph.files import (
     ChangedLines,
     ExcludeRules,
@@ -43,12 +45,11 @@ from codegraph.files import (
 from codegraph.findings import FileError, Finding, ScanResult
 from codegraph.pipeline import Analyzer, FileAnalysis
 from codegraph.report import ReportMeta, read_lines
-from codegraph.syntax import SourceError, utf8_source
+from codegraph.syntax import SourceError, decode_source, utf8_source
 
 if TYPE_CHECKING:
     from codegraph.project import Project
 
-FORMATS = ("text", "json", "sarif", "github")
 #: files per detector call (and per task sent to a worker)
 BATCH_FILES = 16
 #: below this many bytes to analyse (about 10 s of work on one core), worker start-up
@@ -121,19 +122,67 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="print tracebacks of internal errors")
 
 
+#: report formats; "full" is "text" (the frame per finding), "concise" one line per finding
+FORMATS = ("text", "full", "concise", "json", "sarif", "github")
+
+EPILOG = """\
+Configuration: the nearest .codegraph.toml, codegraph.toml (top-level keys) or pyproject.toml
+([tool.codegraph]) at or above the first PATH, or --config FILE; flags override it.
+Exit status: 0 no findings (or --exit-zero), 1 findings, 2 usage, configuration or internal error."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="codegraph scan",
-        description="Find likely bugs (misused variables, swapped arguments, wrong operators...).",
-        epilog="Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.",
+        description="Find likely bugs (misused variables, swapped arguments, wrong operators...). "
+        "PATH `-` reads one file from stdin.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_analysis_options(parser)
-    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
-    parser.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report to FILE")
-    parser.add_argument("--baseline", type=Path, metavar="FILE", help="hide the findings recorded in FILE")
     parser.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="with PATH `-`: the path the text read from stdin is reported under (default: stdin.py)",
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--format",
+        "--output-format",
+        dest="format",
+        choices=FORMATS,
+        default="text",
+        help="report format: text (= full: a code frame per finding), concise (one line per finding), "
+        "json, sarif, github (default: text)",
+    )
+    out.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report to FILE")
+    out.add_argument(
+        "--statistics", action="store_true", help="print the number of findings per rule, not the findings"
+    )
+    out.add_argument(
+        "--quiet", "-q", action="store_true", help="print the findings only: no summary line, no warnings"
+    )
+    out.add_argument("--exit-zero", action="store_true", help="exit status 0 even when findings are reported")
+    out.add_argument(
+        "--project-root",
+        type=Path,
+        metavar="DIR",
+        help="what SARIF URIs are relative to (%%SRCROOT%%; default: the git work tree, else the cwd)",
+    )
+    out.add_argument("--baseline", type=Path, metavar="FILE", help="hide the findings recorded in FILE")
+    out.add_argument(
         "--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE (exit status 0)"
     )
+    act = parser.add_argument_group("instead of a report")
+    act.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add `# noqa: CGxxx` to the lines of today's findings (keeping the codes already there)",
+    )
+    act.add_argument(
+        "--show-settings", action="store_true", help="print the settings in force and where they come from"
+    )
+    act.add_argument("--show-files", action="store_true", help="print the files a scan would analyse")
     return parser
 
 
@@ -313,6 +362,8 @@ class Engine:
     jobs_used: int = 1
     #: sha256 of each analysed file's bytes, by resolved path (`fix` checks files did not change)
     source_hashes: dict[Path, str] = field(default_factory=dict)
+    #: the text of files not read from disk (stdin), by absolute path
+    sources: dict[Path, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.cache = Cache(self.root, enabled=self.use_cache, directory=self.cache_dir)
@@ -335,9 +386,14 @@ class Engine:
                 self._identity = self.analyzer.model_info()
         return self._identity
 
-    def analyze(self, files: Sequence[Path], advance: Advance | None = None) -> list[FileAnalysis]:
-        """One FileAnalysis per file (in order); unreadable files carry an error."""
+    def analyze(
+        self, files: Sequence[Path], advance: Advance | None = None, sources: dict[Path, bytes] | None = None
+    ) -> list[FileAnalysis]:
+        """One FileAnalysis per file (in order); unreadable files carry an error. ``sources`` gives the
+        text of files that are not read from disk (stdin)."""
         advance = advance or (lambda n: None)
+        sources = sources or {}
+        self.sources.update(sources)
         model_sha = self.model_info()["sha256"]
         skey = settings_key(self.raw_settings)
         hasher = ContextHasher(self.root)
@@ -345,7 +401,7 @@ class Engine:
         todo: list[tuple[Path, bytes, str]] = []
         for f in files:
             try:
-                source = f.read_bytes()
+                source = sources[f] if f in sources else f.read_bytes()
             except OSError as exc:
                 error = FileError(str(f), f"cannot read: {exc.strerror or exc}")
                 results[f] = FileAnalysis(str(f), errors=[error])
@@ -499,8 +555,9 @@ def progress_bar(enabled: bool, total: int) -> Iterator[Advance]:
         yield lambda n: progress.advance(task, n)
 
 
-def render(fmt: str, result: ScanResult, meta: ReportMeta, color: bool) -> str:
-    """The report in ``fmt``; each format module is imported only when used."""
+def render(fmt: str, result: ScanResult, meta: ReportMeta, color: bool, quiet: bool = False) -> str:
+    """The report in ``fmt``; each format module is imported only when used. ``quiet``: the text
+    formats leave out the summary line."""
     if fmt == "json":
         from codegraph.report import json_report
 
@@ -515,7 +572,7 @@ def render(fmt: str, result: ScanResult, meta: ReportMeta, color: bool) -> str:
         return github.render(result, meta)
     from codegraph.report import text
 
-    return text.render(result, meta, color=color)
+    return text.render(result, meta, color=color, concise=fmt == "concise", summary_line=not quiet)
 
 
 def _use_color(stream: Any) -> bool:
@@ -534,9 +591,34 @@ class Selection:
     files: list[Path]
     walk_errors: list[FileError]
     changed: ChangedLines | None
+    #: text read from stdin, by the (absolute) path it is analysed under
+    sources: dict[Path, bytes] = field(default_factory=dict)
+
+
+STDIN = Path("-")
+DEFAULT_STDIN_FILENAME = "stdin.py"
+
+
+def stdin_selection(args: argparse.Namespace, settings: Settings) -> Selection:
+    """PATH `-`: one file's text from stdin, analysed as --stdin-filename (its imports from disk)."""
+    if len(args.paths) != 1:
+        raise UsageError("`-` (stdin) cannot be combined with other paths")
+    name = Path(getattr(args, "stdin_filename", None) or DEFAULT_STDIN_FILENAME)
+    path = Path(os.path.normpath(Path.cwd() / name))
+    changed = None
+    if args.diff is not None:
+        try:
+            changed = changed_lines(args.diff, [path.parent if path.parent.exists() else Path.cwd()])
+        except GitError as exc:
+            raise UsageError(str(exc)) from None
+    return Selection(project_root(settings, [path]), [path], [], changed, {path: sys.stdin.buffer.read()})
 
 
 def select_files(args: argparse.Namespace, settings: Settings) -> Selection:
+    if STDIN in args.paths:
+        return stdin_selection(args, settings)
+    if getattr(args, "stdin_filename", None):
+        raise UsageError("--stdin-filename needs PATH `-` (the text on stdin)")
     paths: list[Path] = list(args.paths) or [Path(".")]
     exclude = ExcludeRules()
     base = Path(settings.source).parent if settings.source else Path.cwd()
@@ -573,11 +655,11 @@ def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> tuple[Sca
     show_progress = not getattr(args, "no_progress", False) and sys.stderr.isatty()
     engine.model_info()  # the checkpoint's identity (or a load error) before the progress bar starts
     with progress_bar(show_progress, len(sel.files)) as advance:
-        analyses = engine.analyze(sel.files, advance)
+        analyses = engine.analyze(sel.files, advance, sel.sources)
     result = collect_result(analyses, sel.files, settings, sel.changed, Path.cwd())
     result.errors = sel.walk_errors + result.errors
     result.stats.seconds = time.perf_counter() - start
-    if engine.cache.warning:
+    if engine.cache.warning and not getattr(args, "quiet", False):
         print(f"codegraph: warning: {engine.cache.warning}", file=sys.stderr)
     return result, engine
 
@@ -603,25 +685,102 @@ def main(argv: Sequence[str] | None = None, analyzer: Analyzer | None = None) ->
 
 
 def _scan(args: argparse.Namespace, analyzer: Analyzer | None) -> int:
+    if args.statistics and args.format not in ("text", "full", "concise", "json"):
+        raise UsageError("--statistics prints text or json, not --format " + args.format)
+    if args.show_settings or args.show_files:
+        return _show(args)
+    if args.add_noqa and STDIN in args.paths:
+        raise UsageError("--add-noqa writes files: it cannot read stdin")
     baseline = Baseline.read(args.baseline) if args.baseline else None
     result, engine = run(args, analyzer)
-    lines = functools.lru_cache(maxsize=None)(read_lines)  # each reported file is read once
-    meta = ReportMeta(model=engine.model_info(), min_confidence=engine.settings.min_confidence, lines=lines)
+    cwd = Path.cwd()
+
+    def read(path: str) -> list[str]:
+        given = engine.sources.get(Path(os.path.normpath(cwd / path)))
+        return read_lines(path) if given is None else source_lines(given)
+
+    lines = functools.lru_cache(maxsize=None)(read)  # each reported file is read once
+    meta = ReportMeta(
+        model=engine.model_info(),
+        min_confidence=engine.settings.min_confidence,
+        lines=lines,
+        root=sarif_root(args),
+    )
     if args.write_baseline:
         Baseline.from_findings(result.findings, lines).write(args.write_baseline)
     if baseline is not None:
         result.findings, meta.baseline_hidden = baseline.filter(result.findings, lines)
+    if args.add_noqa:
+        from codegraph.add_noqa import add_noqa
+
+        added = add_noqa(result.findings, engine.source_hashes)
+        if not args.quiet:
+            files = len({f.path for f in added.findings})
+            print(f"Added {added.directives} noqa directives to {files} files.")
+        for problem in added.skipped:
+            print(f"codegraph scan: warning: {problem}", file=sys.stderr)
+        return 2 if internal_errors(result) else 0
+    if args.statistics:
+        text = statistics(result, args.format == "json")
+    else:
+        color = False if args.output else _use_color(sys.stdout)
+        text = render(args.format, result, meta, color=color, quiet=args.quiet)
     if args.output:
-        text = render(args.format, result, meta, color=False)
         try:
             args.output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     else:
-        sys.stdout.write(render(args.format, result, meta, color=_use_color(sys.stdout)))
+        sys.stdout.write(text)
         sys.stdout.flush()
-    if any(e.message.startswith("internal error:") for e in result.errors):
+    if internal_errors(result):
         return 2
-    if args.write_baseline:  # everything found is now known
+    if args.write_baseline or args.exit_zero:  # everything found is now known / findings are not failures
         return 0
     return 1 if result.findings else 0
+
+
+def internal_errors(result: ScanResult) -> bool:
+    return any(e.message.startswith("internal error:") for e in result.errors)
+
+
+def source_lines(source: bytes) -> list[str]:
+    """The text lines of a file's bytes as reports show them (PEP 263 decoding, see read_lines)."""
+    try:
+        return decode_source(source)[0].splitlines()
+    except SourceError:
+        return source.decode("utf-8", "replace").splitlines()
+
+
+def sarif_root(args: argparse.Namespace) -> Path:
+    """SARIF's %SRCROOT%: --project-root, else the git work tree of the first path, else the cwd."""
+    if args.project_root is not None:
+        return args.project_root.resolve()
+    first = next((p for p in args.paths if p != STDIN), Path.cwd())
+    return find_git_root(first if first.exists() else Path.cwd()) or Path.cwd().resolve()
+
+
+def statistics(result: ScanResult, as_json: bool) -> str:
+    """The number of findings per rule, most frequent first (``--statistics``)."""
+    from codegraph.rules import RULES_BY_CODE
+
+    counts = Counter(f.rule for f in result.findings).most_common()
+    rows = [{"code": code, "name": RULES_BY_CODE[code].name, "count": n} for code, n in counts]
+    if as_json:
+        return json.dumps(rows, indent=2) + "\n"
+    width = max((len(str(r["count"])) for r in rows), default=1)
+    return "".join(f"{r['count']:>{width}}  {r['code']}  {r['name']}\n" for r in rows)
+
+
+def _show(args: argparse.Namespace) -> int:
+    """--show-settings / --show-files: what a scan would use, without analysing anything."""
+    settings = resolve_settings(args)
+    if args.show_settings:
+        sys.stdout.write(settings_toml(settings))
+    if args.show_files:
+        sel = select_files(args, settings)
+        cwd = Path.cwd()
+        sys.stdout.writelines(display_path(f, cwd) + "\n" for f in sel.files)
+        for e in sel.walk_errors:
+            print(f"{e.path}: error: {e.message}", file=sys.stderr)
+    return 0

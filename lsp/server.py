@@ -24,6 +24,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from codegraph import __version__
+from codegraph.arguments import Parser
 from codegraph.config import ConfigError, Settings, parse_codes
 from codegraph.lsp import convert
 from codegraph.lsp.analysis import AnalysisService, Snapshot, interactive_predictor
@@ -348,7 +349,7 @@ def _key(uri: str) -> str:
 
 # -- command line --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="codegraph lsp",
         description="Serve the Language Server Protocol on stdio (diagnostics, quick fixes, hover).",
     )

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+
+SCAN_TREE = Path(__file__).parent / "fixtures" / "scan_tree"
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of tests/fixtures/scan_tree, made the current directory."""
+    root = tmp_path / "tree"
+    shutil.copytree(SCAN_TREE, root)
+    monkeypatch.chdir(root)
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -40,9 +40,14 @@ def test_keys_in_the_wrong_place_are_errors(tmp_path: Path) -> None:
     bare = _write(tmp_path / "b" / "pyproject.toml", '[project]\nname = "x"\n')
     with pytest.raises(ConfigError, match=r"no \[tool.codegraph\] table"):
         load_settings(tmp_path, bare)
-    standalone = _write(tmp_path / "c" / "codegraph.toml", "[tool.codegraph]\nmin-confidence = 0.5\n")
-    with pytest.raises(ConfigError, match="the settings are top-level keys"):
-        load_settings(tmp_path, standalone)
+    both = _write(tmp_path / "c" / "codegraph.toml", "jobs = 1\n[tool.codegraph]\nmin-confidence = 0.5\n")
+    with pytest.raises(ConfigError, match=r"either top-level keys or under \[tool.codegraph\], not both"):
+        load_settings(tmp_path, both)
+    table_only = _write(tmp_path / "e" / "ci.toml", "[tool.codegraph]\nmin-confidence = 0.5\n")
+    assert load_settings(tmp_path, table_only).min_confidence == 0.5
+    other_tool = _write(tmp_path / "f" / "ci.toml", "[tool.ruff]\nline-length = 1\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'tool' in ci.toml"):
+        load_settings(tmp_path, other_tool)
     nested = _write(tmp_path / "d" / "pyproject.toml", "[tool.codegraph]\nmin-confidence = 0.5\nselct = []\n")
     with pytest.raises(
         ConfigError, match=r"unknown key 'selct' \(did you mean 'select'\?\) in \[tool.codegraph\]"

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
-
-import pytest
 
 from codegraph import fix, scan
 from codegraph.config import Settings
 from codegraph.findings import Finding, Fix
 from codegraph.pipeline import Analyzer
-
-FIXTURE = Path(__file__).parent / "fixtures" / "scan_tree"
 
 
 def _finding(line: int, col: int, end: int, replacement: str, confidence: float, end_line: int | None = None):
@@ -59,14 +54,6 @@ def test_crlf_files_keep_their_line_ends() -> None:
         fix.apply_edits(text, fix.choose_edits(text, [_finding(1, 7, 8, "-", 0.9)]))
         == "x = a - b\r\ny = c\r\n"
     )
-
-
-@pytest.fixture
-def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "tree"
-    shutil.copytree(FIXTURE, root)
-    monkeypatch.chdir(root)
-    return root
 
 
 class FixedPredictor:

@@ -22,8 +22,6 @@ from codegraph.config import DEFAULT_MIN_CONFIDENCE, Settings
 from codegraph.pipeline import Analyzer
 from codegraph.units import AnalysisUnit
 
-FIXTURE = Path(__file__).parent / "fixtures" / "scan_tree"
-
 
 @dataclass
 class FixedPrediction:
@@ -53,15 +51,6 @@ class FixedPredictor:
             reps = [[1.0] + [0.0] * (len(c.repairs) - 1) for c in u.candidates]
             out.append(FixedPrediction(1 - self.confidence, loc, reps))
         return out
-
-
-@pytest.fixture
-def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of tests/fixtures/scan_tree, made the current directory."""
-    root = tmp_path / "tree"
-    shutil.copytree(FIXTURE, root)
-    monkeypatch.chdir(root)
-    return root
 
 
 def run_scan(args: list[str], predictor: FixedPredictor | None = None, capsys=None) -> tuple[int, str, str]:

@@ -37,3 +37,5 @@ class ReportMeta:
     lines: Callable[[str], list[str]] = read_lines
     #: number of findings hidden by a baseline (reported in the text summary)
     baseline_hidden: int = 0
+    #: what SARIF URIs are relative to (%SRCROOT%); None: the current directory
+    root: Path | None = None

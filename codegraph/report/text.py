@@ -141,13 +141,25 @@ def summary(result: ScanResult, meta: ReportMeta) -> str:
     return f"{head} at confidence >= {meta.min_confidence:g} ({', '.join(parts)})."
 
 
-def render(result: ScanResult, meta: ReportMeta, color: bool = False) -> str:
-    """The whole text report: findings, then errors, then the summary line."""
-    blocks = [render_finding(f, meta.lines(f.path), color) for f in result.findings]
+def render(
+    result: ScanResult,
+    meta: ReportMeta,
+    color: bool = False,
+    concise: bool = False,
+    summary_line: bool = True,
+) -> str:
+    """The whole text report: findings, then errors, then the summary line.
+
+    ``concise``: one header line per finding, without code frame, fix and notes.
+    """
     p = _Paint(color)
-    out = "\n\n".join(blocks)
+    if concise:
+        out = "\n".join(header(f, p) for f in result.findings)
+    else:
+        out = "\n\n".join(render_finding(f, meta.lines(f.path), color) for f in result.findings)
     if result.errors:
         errors = "\n".join(f"{p(e.path + ':', 'path')} error: {e.message}" for e in result.errors)
         out = f"{out}\n\n{errors}" if out else errors
-    out = f"{out}\n\n{summary(result, meta)}" if out else summary(result, meta)
-    return out + "\n"
+    if summary_line:
+        out = f"{out}\n\n{summary(result, meta)}" if out else summary(result, meta)
+    return out + "\n" if out else ""

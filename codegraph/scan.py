@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from codegraph.arguments import Parser
 from codegraph.baseline import Baseline, BaselineError
 from codegraph.cache import Cache, ContextHasher, cache_key, settings_key, sha256_bytes
-from codegraph.config import ConfigError, Settings, load_settings, parse_codes, settings_toml
+from codegraph.config import KEYS, ConfigError, Settings, load_settings, parse_codes, settings_toml
 from codegraph.files import (
     ChangedLines,
     ExcludeRules,
@@ -125,9 +125,10 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
 #: report formats; "full" is "text" (the frame per finding), "concise" one line per finding
 FORMATS = ("text", "full", "concise", "json", "sarif", "github")
 
-EPILOG = """\
+EPILOG = f"""\
 Configuration: the nearest .codegraph.toml, codegraph.toml (top-level keys) or pyproject.toml
 ([tool.codegraph]) at or above the first PATH, or --config FILE; flags override it.
+Keys: {", ".join(KEYS)}.
 Exit status: 0 no findings (or --exit-zero), 1 findings, 2 usage, configuration or internal error."""
 
 

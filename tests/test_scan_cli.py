@@ -177,3 +177,23 @@ def test_sarif_srcroot_is_the_git_root_from_any_folder(tree: Path, capsys, monke
     _, out, _ = run(["util.py", "--format", "sarif", "--project-root", os.fspath(tree / "pkg")], capsys)
     loc = json.loads(out)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert loc == {"uri": "util.py", "uriBaseId": "%SRCROOT%"}
+
+
+def test_readme_and_help_document_every_flag_and_key(capsys) -> None:
+    import tomllib
+
+    from codegraph import REPOSITORY_URL
+    from codegraph.config import KEYS
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit):
+        scan.main(["--help"])
+    help_text = capsys.readouterr().out
+    flags = [o for a in scan.build_parser()._actions for o in a.option_strings if o.startswith("--")]
+    assert [f for f in flags if f"`{f}" not in readme and f != "--help"] == []
+    assert all(f in help_text for f in flags)
+    assert [k for k in KEYS if f"{k} =" not in readme or k not in help_text] == []
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["urls"]["Repository"] == REPOSITORY_URL
+    assert f"repo: {REPOSITORY_URL}" in readme

@@ -1,34 +1,21 @@
 /**
- * Which Python runs the server: the `codegraph.interpreter` setting, else the interpreter
- * selected in the Python extension (ms-python.python, optional), else `python3`.
+ * Which Python runs the server for a workspace folder: the `codegraph.interpreter` setting of
+ * that folder, else the interpreter the Python extension selected for it (through
+ * `@vscode/python-extension`), else `python3`.
  */
 import * as vscode from "vscode";
+import { PythonExtension } from "@vscode/python-extension";
 
-import { defaultInterpreter } from "./launch";
-
-/** The parts of the Python extension's API that are used here (both are optional). */
-interface PythonExtensionApi {
-  environments?: {
-    getActiveEnvironmentPath(resource?: vscode.Uri): { path: string } | undefined;
-    resolveEnvironment(
-      env: { path: string } | string,
-    ): Promise<{ executable: { uri?: vscode.Uri } } | undefined>;
-    onDidChangeActiveEnvironmentPath?: vscode.Event<unknown>;
-  };
-  settings?: {
-    getExecutionDetails?(resource?: vscode.Uri): { execCommand: string[] | undefined };
-  };
-}
+import { defaultInterpreter, stringList } from "./launch";
 
 const PYTHON_EXTENSION = "ms-python.python";
 
-async function pythonApi(): Promise<PythonExtensionApi | undefined> {
-  const ext = vscode.extensions.getExtension<PythonExtensionApi>(PYTHON_EXTENSION);
-  if (!ext) {
-    return undefined;
+async function pythonApi(): Promise<PythonExtension | undefined> {
+  if (!vscode.extensions.getExtension(PYTHON_EXTENSION)) {
+    return undefined; // the Python extension is optional
   }
   try {
-    return ext.isActive ? ext.exports : await ext.activate();
+    return await PythonExtension.api();
   } catch {
     return undefined;
   }
@@ -36,51 +23,48 @@ async function pythonApi(): Promise<PythonExtensionApi | undefined> {
 
 /** The Python extension's active interpreter for ``resource``, if it has one. */
 async function activeInterpreter(resource?: vscode.Uri): Promise<string | undefined> {
-  const api = await pythonApi();
-  const envs = api?.environments;
-  if (envs) {
-    const active = envs.getActiveEnvironmentPath(resource);
-    if (active) {
-      const env = await envs.resolveEnvironment(active);
-      const exe = env?.executable.uri?.fsPath;
-      if (exe) {
-        return exe;
-      }
-    }
+  const envs = (await pythonApi())?.environments;
+  if (!envs) {
+    return undefined;
   }
-  const legacy = api?.settings?.getExecutionDetails?.(resource).execCommand;
-  return legacy && legacy.length > 0 ? legacy[0] : undefined;
+  const env = await envs.resolveEnvironment(envs.getActiveEnvironmentPath(resource));
+  return env?.executable.uri?.fsPath;
 }
 
 export interface Interpreter {
-  path: string;
+  command: string[];
   source: "setting" | "python extension" | "default";
 }
 
-/** The interpreter to start the server with, and where that choice came from. */
-export async function findInterpreter(resource?: vscode.Uri): Promise<Interpreter> {
-  const configured = vscode.workspace.getConfiguration("codegraph", resource).get<string>("interpreter", "");
-  if (configured.trim()) {
-    return { path: substitute(configured.trim(), resource), source: "setting" };
+/** The interpreter (and its first arguments) to start the server with, and where it came from. */
+export async function findInterpreter(folder?: vscode.WorkspaceFolder): Promise<Interpreter> {
+  const configured = stringList(vscode.workspace.getConfiguration("codegraph", folder?.uri).get("interpreter"));
+  if (configured.length > 0) {
+    return { command: configured.map((part) => substitute(part, folder)), source: "setting" };
   }
-  const active = await activeInterpreter(resource);
+  const active = await activeInterpreter(folder?.uri);
   if (active) {
-    return { path: active, source: "python extension" };
+    return { command: [active], source: "python extension" };
   }
-  return { path: defaultInterpreter(), source: "default" };
+  return { command: [defaultInterpreter()], source: "default" };
 }
 
-/** Calls ``listener`` when the Python extension's active interpreter changes (if it is installed). */
-export async function onInterpreterChange(listener: () => void): Promise<vscode.Disposable | undefined> {
-  const event = (await pythonApi())?.environments?.onDidChangeActiveEnvironmentPath;
-  return event ? event(() => listener()) : undefined;
+/** Calls ``listener`` with the folder whose active interpreter changed (if the Python extension is installed). */
+export async function onInterpreterChange(
+  listener: (folder: vscode.WorkspaceFolder | undefined) => void,
+): Promise<vscode.Disposable | undefined> {
+  const envs = (await pythonApi())?.environments;
+  if (!envs) {
+    return undefined;
+  }
+  return envs.onDidChangeActiveEnvironmentPath((e) => {
+    const r = e.resource;
+    listener(r instanceof vscode.Uri ? vscode.workspace.getWorkspaceFolder(r) : r);
+  });
 }
 
 /** Expands `${workspaceFolder}` and `~` in a configured path. */
-function substitute(value: string, resource?: vscode.Uri): string {
-  const folder = resource
-    ? vscode.workspace.getWorkspaceFolder(resource)
-    : vscode.workspace.workspaceFolders?.[0];
+export function substitute(value: string, folder?: vscode.WorkspaceFolder): string {
   let out = value.replace(/\$\{workspaceFolder\}/g, folder?.uri.fsPath ?? "");
   if (out.startsWith("~/")) {
     out = (process.env.HOME ?? process.env.USERPROFILE ?? "~") + out.slice(1);

@@ -58,8 +58,11 @@ test("the server the extension starts publishes a diagnostic for a buggy file", 
   fs.writeFileSync(file, BUGGY);
   const uri = pathToFileURL(file).href;
 
+  // a package of the workspace named like the server's: `-P` keeps it from being imported
+  fs.mkdirSync(path.join(dir, "codegraph"));
+  fs.writeFileSync(path.join(dir, "codegraph", "__init__.py"), "raise SystemExit('imported from the workspace')\n");
   const cmd = launch.serverCommand(PYTHON);
-  assert.deepEqual(cmd.args, ["-m", "codegraph", "lsp"]);
+  assert.deepEqual(cmd.args, ["-P", "-m", "codegraph", "lsp"]);
   const server = spawn(cmd.command, cmd.args, { cwd: dir, env: cmd.env, stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   server.stderr.on("data", (chunk) => (stderr += chunk));

@@ -577,11 +577,11 @@ def render(fmt: str, result: ScanResult, meta: ReportMeta, color: bool, quiet: b
 
 
 def _use_color(stream: Any) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return bool(getattr(stream, "isatty", lambda: False)())
+    """Colour on a terminal, as rich decides it (NO_COLOR, FORCE_COLOR and TERM=dumb honoured)."""
+    from rich.console import Console
+
+    console = Console(file=stream)
+    return console.is_terminal and not console.no_color and console.color_system is not None
 
 
 @dataclass

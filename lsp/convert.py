@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from lsprotocol import types
+from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
 from codegraph.config import DEFAULT_MIN_CONFIDENCE
 from codegraph.findings import Finding, Related, confidence_percent
@@ -29,31 +30,17 @@ _IDENTIFIER = re.compile(r"\w+")
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 
 
-def _units_utf16(text: str) -> int:
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def _units_utf8(text: str) -> int:
-    return len(text.encode("utf-8", "surrogatepass"))
-
-
-def _units_utf32(text: str) -> int:
-    return len(text)
-
-
-_COUNTERS: dict[str, Callable[[str], int]] = {UTF8: _units_utf8, UTF16: _units_utf16, UTF32: _units_utf32}
-
-
 def normalize_encoding(encoding: object) -> str:
     """``types.PositionEncodingKind`` / str / None -> "utf-8" | "utf-16" | "utf-32" (UTF-16 by default)."""
     value = getattr(encoding, "value", encoding)
-    return value if isinstance(value, str) and value in _COUNTERS else UTF16
+    return value if isinstance(value, str) and value in (UTF8, UTF16, UTF32) else UTF16
 
 
 class LineIndex:
     """Positions of one text: pipeline (line, code-point column) <-> LSP (line, code units).
 
-    Lines are split at ``\\n`` like the pipeline's (a trailing ``\\r`` of a CRLF line
+    The code units are counted by pygls's :class:`PositionCodec` for the negotiated
+    encoding. Lines are split at ``\\n`` like the pipeline's (a trailing ``\\r`` of a CRLF line
     only follows the last column, so it never shifts one).
     """
 
@@ -61,7 +48,7 @@ class LineIndex:
         self.text = text
         self.lines = text.split("\n")
         self.encoding = normalize_encoding(encoding)
-        self._count = _COUNTERS[self.encoding]
+        self.codec = PositionCodec(types.PositionEncodingKind(self.encoding))
 
     def line(self, line: int) -> str:
         """The text of 1-based ``line`` without its line ending ("" beyond the end)."""
@@ -71,10 +58,9 @@ class LineIndex:
         """1-based line, 1-based code-point column -> LSP Position (clamped into the text)."""
         if line > len(self.lines):
             last = len(self.lines) - 1
-            return types.Position(last, self._count(self.lines[last]))
+            return types.Position(last, self.codec.client_num_units(self.lines[last]))
         row = max(line, 1) - 1
-        prefix = self.lines[row][: max(column, 1) - 1]
-        return types.Position(row, len(prefix) if prefix.isascii() else self._count(prefix))
+        return self.codec.position_to_client_units(self.lines, ServerTextPosition(row, max(column, 1) - 1))
 
     def range(self, line: int, column: int, end_line: int, end_column: int) -> types.Range:
         return types.Range(self.position(line, column), self.position(end_line, end_column))
@@ -82,14 +68,10 @@ class LineIndex:
     def code_point_column(self, position: types.Position) -> int:
         """LSP Position -> 1-based code-point column on its line (the inverse of :meth:`position`)."""
         text = self.lines[position.line] if position.line < len(self.lines) else ""
-        if text.isascii() or self.encoding == UTF32:
-            return min(position.character, len(text)) + 1
-        units = 0
-        for i, ch in enumerate(text):
-            if units >= position.character:
-                return i + 1
-            units += self._count(ch)
-        return len(text) + 1
+        if position.character >= self.codec.client_num_units(text):
+            return len(text) + 1  # at or beyond the end of the line
+        inside = types.Position(position.line, position.character)  # the codec may change its argument
+        return self.codec.position_from_client_units(self.lines, inside).character + 1
 
 
 # -- diagnostics ------------------------------------------------------------------------------

@@ -197,3 +197,18 @@ def test_readme_and_help_document_every_flag_and_key(capsys) -> None:
     pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["urls"]["Repository"] == REPOSITORY_URL
     assert f"repo: {REPOSITORY_URL}" in readme
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, False), ({"FORCE_COLOR": "1"}, True), ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+     ({"FORCE_COLOR": "1", "TERM": "dumb"}, False)],
+)  # fmt: skip
+def test_colour_follows_the_terminal_and_the_environment(
+    monkeypatch, env: dict[str, str], expected: bool
+) -> None:
+    for name in ("FORCE_COLOR", "NO_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert scan._use_color(io.StringIO()) is expected

@@ -17,6 +17,8 @@ followed by the files that could not be analysed and a one-line summary.
 from __future__ import annotations
 
 from rich.cells import cell_len
+from rich.color import ColorSystem
+from rich.style import Style
 
 from codegraph.findings import Finding, ScanResult, confidence_percent
 from codegraph.report import ReportMeta
@@ -25,14 +27,15 @@ from codegraph.report import ReportMeta
 CONTEXT = 2
 TAB = "    "
 
+#: rich styles of the parts of a report (rendered as ANSI escape codes when colour is on)
 _STYLES = {
-    "path": "1",
-    "code": "1;31",
-    "caret": "1;31",
-    "gutter": "34",
-    "fix": "32",
-    "note": "36",
-    "dim": "2",
+    "path": Style(bold=True),
+    "code": Style(bold=True, color="red"),
+    "caret": Style(bold=True, color="red"),
+    "gutter": Style(color="blue"),
+    "fix": Style(color="green"),
+    "note": Style(color="cyan"),
+    "dim": Style(dim=True),
 }
 
 
@@ -41,7 +44,7 @@ class _Paint:
         self.color = color
 
     def __call__(self, text: str, style: str) -> str:
-        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if self.color and text else text
+        return _STYLES[style].render(text, color_system=ColorSystem.STANDARD) if self.color and text else text
 
 
 def header(finding: Finding, paint: _Paint | None = None) -> str:

@@ -35,17 +35,22 @@ class Added:
 
 def lines_without_a_comment_end(text: str) -> set[int]:
     """1-based lines whose end cannot take a comment: inside a multi-line string, or continued with
-    a backslash. (As far as the file tokenizes: a syntax error ends the scan for strings.)"""
-    out: set[int] = set()
+    a backslash. Where a line ends is read from the tokens (a NEWLINE, NL or COMMENT token on it);
+    a file that does not tokenize falls back to the multi-line strings seen so far and the lines
+    ending in a backslash."""
     lines = text.split("\n")
-    out.update(n for n, line in enumerate(lines, 1) if line.rstrip("\r").endswith("\\"))
+    ends: set[int] = set()
+    in_strings: set[int] = set()
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
-                out.update(range(tok.start[0], tok.end[0]))
+            if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT):
+                ends.add(tok.start[0])
+            elif tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
+                in_strings.update(range(tok.start[0], tok.end[0]))
     except (tokenize.TokenError, SyntaxError):
-        pass
-    return out
+        continued = {n for n, line in enumerate(lines, 1) if line.rstrip("\r").endswith("\\")}
+        return in_strings | continued
+    return {n for n in range(1, len(lines) + 1) if n not in ends}
 
 
 def with_noqa(line: str, codes: Iterable[str]) -> str:

@@ -717,7 +717,8 @@ def _scan(args: argparse.Namespace, analyzer: Analyzer | None) -> int:
         added = add_noqa(result.findings, engine.source_hashes)
         if not args.quiet:
             files = len({f.path for f in added.findings})
-            print(f"Added {added.directives} noqa directives to {files} files.")
+            n = added.directives
+            print(f"Added {n} noqa directive{'s' * (n != 1)} to {files} file{'s' * (files != 1)}.")
         for problem in added.skipped:
             print(f"codegraph scan: warning: {problem}", file=sys.stderr)
         return 2 if internal_errors(result) else 0

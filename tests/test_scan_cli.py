@@ -157,12 +157,14 @@ def test_add_noqa_keeps_codes_encoding_line_ends_and_links(tmp_path: Path, capsy
 def test_add_noqa_leaves_lines_that_cannot_take_a_comment(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     text = 'def f(a, b):\n    return a - a + len("""x\n""")\n\n\ndef g(c, d):\n    return c - \\\n        c\n'
+    text += "\n\ndef h(e, f):\n    return e - e  # a comment that ends in \\\n"
     (tmp_path / "m.py").write_text(text)
     rc, out, err = run(["m.py", "--add-noqa"], capsys)
-    assert rc == 0 and out == "Added 0 noqa directives to 0 files.\n"
+    assert rc == 0 and out == "Added 1 noqa directive to 1 file.\n"
     assert "m.py:2: CG001: the line cannot take a comment; left alone" in err
     assert "m.py:7: CG001: the line cannot take a comment; left alone" in err
-    assert (tmp_path / "m.py").read_text() == text
+    noqa = "    return e - e  # a comment that ends in \\  # noqa: CG001"
+    assert (tmp_path / "m.py").read_text() == text.replace(text.splitlines()[-1], noqa)
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")

@@ -11,8 +11,9 @@ Key (sha256 over, in order):
    plus, transitively, what package ``__init__.py`` files among them import
    (re-exports), as ``(relative path, sha256 of the content)`` pairs in sorted order;
    the names of imports that resolve to no project file (so a module that appears
-   later changes the key); and where the file's package begins (module and function
-   names depend on the ``__init__.py`` chain). A change two plain-module imports away
+   later changes the key); the file's own path relative to the project root and where its
+   package begins (module and function names depend on both; two files with the same
+   text never share an entry). A change two plain-module imports away
    does not invalidate an entry (``--no-cache`` is the escape hatch);
 3. the model's sha256;
 4. the settings that change raw results: the enabled rules (they decide which
@@ -22,9 +23,12 @@ Key (sha256 over, in order):
 The value is the *raw* analysis — every function's best finding, before the
 confidence threshold, ``--diff`` and baselines are applied (``# noqa`` is applied, it
 depends on the file's bytes only) — so changing ``--min-confidence`` needs no
-re-analysis. Entries are JSON files under ``<project root>/.codegraph_cache/v1/``; the
-directory carries its own ``.gitignore`` (``*``) and a ``CACHEDIR.TAG``. Paths inside
-entries are stored relative to the project root, so a moved checkout keeps its cache.
+re-analysis. An entry is checked on read against the exact shape :func:`encode` writes (types,
+1-based positions, known rules, confidence in 0..1, findings of the file it was looked up for);
+anything else is a miss and is rewritten. Entries are JSON files under
+``<project root>/.codegraph_cache/v1/``; the directory carries its own ``.gitignore``
+(``*``) and a ``CACHEDIR.TAG``. Paths inside entries are stored relative to the project
+root, so a moved checkout keeps its cache.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from codegraph import __version__
 from codegraph.config import Settings
 from codegraph.findings import FileError, Finding, Fix, Related
 from codegraph.pipeline import FileAnalysis
+from codegraph.rules import RULES_BY_CODE
 from codegraph.syntax import SourceError, language, parse
 
 CACHE_DIR_NAME = ".codegraph_cache"
@@ -220,15 +225,19 @@ class ContextHasher:
         found.discard(path.resolve())
         return found, set(missing)
 
+    def _name(self, real: Path) -> str:
+        try:
+            return real.relative_to(self.root).as_posix()
+        except ValueError:
+            return real.as_posix()
+
     def context_hash(self, path: Path, source: bytes) -> str:
         files, missing = self.dependencies(path, source)
-        rows = {f"package:{_package_root(path.resolve())}"}  # the module name (qualnames) depends on it
+        # the file itself and where its package begins: module and function names depend on them, and
+        # two files with the same text must never share an entry (each holds its own file's findings)
+        rows = {f"package:{_package_root(path.resolve())}", f"file:{self._name(path.resolve())}"}
         for real in files:
-            try:
-                name = real.relative_to(self.root).as_posix()
-            except ValueError:
-                name = real.as_posix()
-            rows.add(f"{name}:{self._content_hash(real)}")
+            rows.add(f"{self._name(real)}:{self._content_hash(real)}")
         rows |= {f"unresolved:{m}" for m in missing}
         return sha256_bytes("\n".join(sorted(rows)).encode())
 
@@ -256,26 +265,77 @@ def _abs(path: str, root: Path) -> str:
     return str(root / path[2:]) if path.startswith("./") else path
 
 
-def _finding_from_json(d: dict[str, Any], root: Path) -> Finding:
-    fix = d["fix"]
-    return Finding(
-        path=_abs(d["path"], root),
-        line=d["line"],
-        column=d["column"],
-        end_line=d["end_line"],
-        end_column=d["end_column"],
-        rule=d["rule"],
-        name=d["name"],
-        message=d["message"],
-        confidence=float(d["confidence"]),
-        function=d["function"],
-        fix=Fix(fix["line"], fix["column"], fix["end_line"], fix["end_column"], fix["replacement"])
-        if fix
-        else None,
-        related=tuple(
-            Related(_abs(r["path"], root), r["line"], r["column"], r["message"]) for r in d["related"]
-        ),
+class InvalidEntry(ValueError):
+    """A cache entry that does not have the exact shape :func:`encode` writes."""
+
+
+def _field(d: Any, key: str, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(d, dict) or key not in d:
+        raise InvalidEntry(f"missing {key!r}")
+    value = d[key]
+    # bool is an int subclass: a position or count that is true/false is as wrong as a string
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+        raise InvalidEntry(f"{key!r} has the wrong type")
+    return value
+
+
+def _position(d: Any, key: str) -> int:
+    value = _field(d, key, int)
+    if value < 1:
+        raise InvalidEntry(f"{key!r} is not a 1-based position")
+    return int(value)
+
+
+def _count(d: Any, key: str) -> int:
+    value = _field(d, key, int)
+    if value < 0:
+        raise InvalidEntry(f"{key!r} is negative")
+    return int(value)
+
+
+def _confidence(d: Any) -> float:
+    value = float(_field(d, "confidence", (int, float)))
+    if not 0.0 <= value <= 1.0:  # NaN fails this too
+        raise InvalidEntry("'confidence' outside 0..1")
+    return value
+
+
+def _fix_from_json(d: Any) -> Fix | None:
+    if d is None:
+        return None
+    return Fix(
+        _position(d, "line"),
+        _position(d, "column"),
+        _position(d, "end_line"),
+        _position(d, "end_column"),
+        _field(d, "replacement", str),
     )
+
+
+def _finding_from_json(d: Any, root: Path) -> Finding:
+    rule = _field(d, "rule", str)
+    if rule not in RULES_BY_CODE or _field(d, "name", str) != RULES_BY_CODE[rule].name:
+        raise InvalidEntry(f"unknown rule {rule!r}")
+    return Finding(
+        path=_abs(_field(d, "path", str), root),
+        line=_position(d, "line"),
+        column=_position(d, "column"),
+        end_line=_position(d, "end_line"),
+        end_column=_position(d, "end_column"),
+        rule=rule,
+        name=RULES_BY_CODE[rule].name,
+        message=_field(d, "message", str),
+        confidence=_confidence(d),
+        function=_field(d, "function", str),
+        fix=_fix_from_json(_field(d, "fix", (dict, type(None)))),
+        related=tuple(
+            Related(
+                _abs(_field(r, "path", str), root), _position(r, "line"), _position(r, "column"),
+                _field(r, "message", str),
+            )
+            for r in _field(d, "related", list)
+        ),
+    )  # fmt: skip
 
 
 def encode(analysis: FileAnalysis, root: Path) -> dict[str, Any]:
@@ -296,13 +356,23 @@ def encode(analysis: FileAnalysis, root: Path) -> dict[str, Any]:
     }
 
 
-def decode(data: dict[str, Any], root: Path) -> FileAnalysis:
+def decode(data: Any, root: Path) -> FileAnalysis:
+    """The analysis an entry holds; raises :class:`InvalidEntry` for anything :func:`encode` would
+    not have written (wrong types, positions below 1, unknown rules, findings of another file)."""
+    path = _abs(_field(data, "path", str), root)
+    findings = [_finding_from_json(d, root) for d in _field(data, "findings", list)]
+    errors = [
+        FileError(_abs(_field(e, "path", str), root), _field(e, "message", str))
+        for e in _field(data, "errors", list)
+    ]
+    if any(f.path != path for f in findings) or any(e.path != path for e in errors):
+        raise InvalidEntry("findings of another file")
     return FileAnalysis(
-        path=_abs(data["path"], root),
-        findings=[_finding_from_json(d, root) for d in data["findings"]],
-        errors=[FileError(_abs(e["path"], root), e["message"]) for e in data["errors"]],
-        functions=int(data["functions"]),
-        lines=int(data["lines"]),
+        path=path,
+        findings=findings,
+        errors=errors,
+        functions=_count(data, "functions"),
+        lines=_count(data, "lines"),
     )
 
 
@@ -324,13 +394,18 @@ class Cache:
     def _entry(self, key: str) -> Path:
         return self.dir / f"v{CACHE_FORMAT}" / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> FileAnalysis | None:
+    def get(self, key: str, path: Path | None = None) -> FileAnalysis | None:
+        """The entry under ``key``, or None (a miss) when there is none or it is invalid; with
+        ``path``, an entry recorded for another file is a miss too. A miss is rewritten by
+        the caller's :meth:`put`."""
         if not self.enabled:
             return None
         try:
             data = json.loads(self._entry(key).read_text(encoding="utf-8"))
             result = decode(data, self.root)
-        except (OSError, ValueError, KeyError, TypeError):
+            if path is not None and Path(result.path).resolve() != path.resolve():
+                raise InvalidEntry("entry of another file")
+        except (OSError, ValueError, RecursionError):  # InvalidEntry and JSON errors are ValueErrors
             self.misses += 1
             return None
         self.hits += 1

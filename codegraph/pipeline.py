@@ -18,7 +18,7 @@ from codegraph.config import Settings
 from codegraph.findings import FileError, Finding, Fix, Related, ScanResult
 from codegraph.rules import RULES_BY_CODE
 from codegraph.syntax import SourceError, check_source, read_source
-from codegraph.units import AnalysisUnit
+from codegraph.units import AnalysisUnit, Repair
 
 if TYPE_CHECKING:
     from codegraph.project import Project
@@ -270,8 +270,6 @@ def make_finding(
     repair = cand.repairs[ri]
     _, file_node = unit.origin[cand.node]
     sl, sc, el, ec = _node_position(graph, file_node)
-    fl, fc = _position(graph.source, repair.start_byte)
-    fel, fec = _position(graph.source, repair.end_byte)
     current = graph.source[repair.start_byte : repair.end_byte].decode("utf-8", "replace")
     rule = RULES_BY_CODE[cand.rule]
     related: list[Related] = []
@@ -298,9 +296,16 @@ def make_finding(
         message=rule.message(one_line(current), one_line(repair.replacement), repair.token),
         confidence=confidence,
         function=unit.function,
-        fix=Fix(fl, fc, fel, fec, repair.replacement),
+        fix=repair_fix(graph, repair),
         related=tuple(related),
     )
+
+
+def repair_fix(graph: CodeGraph, repair: Repair) -> Fix:
+    """A repair of one of ``graph``'s own candidates as the Fix that findings carry."""
+    fl, fc = _position(graph.source, repair.start_byte)
+    fel, fec = _position(graph.source, repair.end_byte)
+    return Fix(fl, fc, fel, fec, repair.replacement)
 
 
 def _evidence(unit: AnalysisUnit, node: int) -> list[tuple[int, tuple[int, int]]]:

@@ -412,7 +412,7 @@ class Engine:
             key = ""
             if self.cache.enabled:
                 key = cache_key(source, hasher.context_hash(f, source), model_sha, skey)
-            cached = self.cache.get(key) if key else None
+            cached = self.cache.get(key, f) if key else None
             if cached is not None:
                 results[f] = replace(cached, path=str(f))
                 advance(1)

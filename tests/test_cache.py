@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from codegraph.cache import (
     CACHE_DIR_NAME,
     Cache,
@@ -124,3 +126,106 @@ def test_unwritable_cache_turns_itself_off(tmp_path: Path) -> None:
     cache = Cache(tmp_path, directory=tmp_path / "blocker" / "cache")
     cache.put("ab" * 32, _analysis(tmp_path))
     assert not cache.enabled and "cache disabled" in (cache.warning or "")
+
+
+# -- entries are validated on read and never answer for another file ----------------------------
+def _stored(tmp_path: Path) -> tuple[Cache, Path, dict]:
+    import json
+
+    cache = Cache(tmp_path)
+    cache.put("ab" * 32, _analysis(tmp_path))
+    entry = next((tmp_path / CACHE_DIR_NAME).rglob("ab*.json"))
+    return cache, entry, json.loads(entry.read_text())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["findings"][0].update(line="27"),
+        lambda d: d["findings"][0].update(line=None),
+        lambda d: d["findings"][0].update(line=0),
+        lambda d: d["findings"][0].update(column=True),
+        lambda d: d["findings"][0]["fix"].update(end_column=None),
+        lambda d: d["findings"][0]["fix"].update(replacement=["x"]),
+        lambda d: d["findings"][0].update(confidence="0.9"),
+        lambda d: d["findings"][0].update(confidence=float("nan")),
+        lambda d: d["findings"][0].update(confidence=1.5),
+        lambda d: d["findings"][0].update(rule="CG999"),
+        lambda d: d["findings"][0].update(related=None),
+        lambda d: d["findings"][0]["related"][0].update(line="1"),
+        lambda d: d["findings"][0].update(path="./elsewhere.py"),
+        lambda d: d["errors"].append({"path": "./m.py"}),
+        lambda d: d.update(functions="3"),
+        lambda d: d.update(findings={}),
+        lambda d: d.clear(),
+    ],
+)
+def test_wrongly_typed_entry_is_a_miss_and_is_rewritten(tmp_path: Path, damage) -> None:
+    import json
+
+    cache, entry, data = _stored(tmp_path)
+    damage(data)
+    entry.write_text(json.dumps(data))
+    assert cache.get("ab" * 32) is None and cache.misses == 1
+    cache.put("ab" * 32, _analysis(tmp_path))
+    assert cache.get("ab" * 32) == _analysis(tmp_path)
+
+
+def test_non_object_entries_are_misses(tmp_path: Path) -> None:
+    cache, entry, _ = _stored(tmp_path)
+    for text in ("[]", "null", "3", '"x"', "[" * 100_000):
+        entry.write_text(text)
+        assert cache.get("ab" * 32) is None
+    assert cache.misses == 5
+
+
+def test_an_entry_is_only_returned_for_its_own_file(tmp_path: Path) -> None:
+    cache, _, _ = _stored(tmp_path)
+    assert cache.get("ab" * 32, tmp_path / "m.py") == _analysis(tmp_path)
+    assert cache.get("ab" * 32, tmp_path / "other.py") is None
+
+
+def test_same_text_in_two_files_gives_two_keys(tmp_path: Path) -> None:
+    _write(tmp_path, {"a.py": "def f(x, y):\n    return x - y\n", "b.py": "def f(x, y):\n    return x - y\n"})
+    hasher = ContextHasher(tmp_path)
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    assert hasher.context_hash(a, a.read_bytes()) != hasher.context_hash(b, b.read_bytes())
+
+
+class _FirstCandidate:
+    """Test double: every function's first candidate, first repair, at confidence 0.98."""
+
+    name, sha256 = "fixed", "f" * 64
+
+    def predict(self, units):
+        from types import SimpleNamespace
+
+        out = []
+        for u in units:
+            loc = [0.98] + [0.0] * (len(u.candidates) - 1)
+            reps = [[1.0] + [0.0] * (len(c.repairs) - 1) for c in u.candidates]
+            out.append(SimpleNamespace(p_no_bug=0.02, loc_probs=loc, rep_probs=reps))
+        return out
+
+
+def test_same_content_files_keep_their_own_findings_on_a_warm_scan(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import json
+
+    from codegraph import scan
+    from codegraph.pipeline import Analyzer
+
+    text = "def total(a, b):\n    return a + b\n"
+    _write(tmp_path, {"one.py": text, "two.py": text, "pyproject.toml": "[tool.codegraph]\n"})
+    monkeypatch.chdir(tmp_path)
+
+    def report() -> list[tuple[str, str, int]]:
+        analyzer = Analyzer(Settings(), predictor=_FirstCandidate())
+        assert scan.main(["--no-progress", "--format", "json", "."], analyzer=analyzer) == 1
+        data = json.loads(capsys.readouterr().out)
+        return sorted((f["path"], f["function"], f["line"]) for f in data["findings"])
+
+    cold = report()
+    assert [(p, fn) for p, fn, _ in cold] == [("one.py", "one.total"), ("two.py", "two.total")]
+    assert report() == cold  # warm: every file answered from the cache, each with its own findings

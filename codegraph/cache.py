@@ -427,7 +427,7 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(encode(analysis, self.root), fh, ensure_ascii=False)
+                    json.dump(encode(analysis, self.root), fh, ensure_ascii=False, allow_nan=False)
                 os.replace(tmp, entry)
             finally:
                 if os.path.exists(tmp):

@@ -7,6 +7,7 @@ does not pay for loading torch.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from codegraph import __version__
@@ -38,7 +39,28 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def isolate_imports() -> None:
+    """Import nothing from the current directory, which is usually the analysed tree.
+
+    ``python -m codegraph`` (how the VS Code extension starts the server, with the workspace
+    as the current directory) puts the current directory first on ``sys.path``, so a
+    ``json.py`` there would run. This drops that entry, as ``python -P`` would, and sets
+    ``PYTHONSAFEPATH`` so that worker processes (``python -c ...``) do not add it either.
+    """
+    os.environ["PYTHONSAFEPATH"] = "1"
+    if sys.flags.safe_path or not sys.path:
+        return
+    first = sys.path[0]
+    try:
+        here = first == "" or os.path.samefile(first, os.getcwd())
+    except OSError:
+        here = False
+    if here:
+        del sys.path[0]
+
+
 def main(argv: list[str] | None = None) -> int:
+    isolate_imports()
     args = sys.argv[1:] if argv is None else list(argv)
     if not args or args[0] in ("-h", "--help"):
         print(usage())

@@ -7,6 +7,7 @@ Neither caller sees tensors; the model is loaded once per Analyzer.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -43,6 +44,24 @@ class Predictor(Protocol):
     sha256: str
 
     def predict(self, units: list[AnalysisUnit]) -> list[Prediction]: ...
+
+
+class ModelOutputError(Exception):
+    """The model produced a score that is not a finite number (NaN or infinity)."""
+
+
+def checked(predictions: Sequence[Prediction], units: Sequence[AnalysisUnit]) -> Sequence[Prediction]:
+    """``predictions`` when every score is finite; else ModelOutputError (such a checkpoint
+    would turn every function into a finding with a confidence of NaN)."""
+    for unit, pred in zip(units, predictions, strict=True):
+        scores = [pred.p_no_bug, *pred.loc_probs, *(p for reps in pred.rep_probs for p in reps)]
+        bad = next((float(x) for x in scores if not math.isfinite(float(x))), None)
+        if bad is not None:
+            raise ModelOutputError(
+                f"the model produced a non-finite score ({bad}) for {unit.function};"
+                " the checkpoint is unusable"
+            )
+    return predictions
 
 
 @dataclass
@@ -106,7 +125,7 @@ class Analyzer:
         """Analyse several files with one detector call for all their functions (batched scans)."""
         prepared = [self._prepare(path, source, project, None) for path, source in items]
         all_units = [u for _, graph, units in prepared if graph is not None for u in units]
-        predictions = iter(self.predictor.predict(all_units) if all_units else [])
+        predictions = iter(checked(self.predictor.predict(all_units), all_units) if all_units else [])
         for result, graph, units in prepared:
             if graph is not None and units:
                 preds = [next(predictions) for _ in units]
@@ -171,7 +190,7 @@ class Analyzer:
         if not units:
             return []
         if predictions is None:
-            predictions = self.predictor.predict(units)
+            predictions = checked(self.predictor.predict(units), units)
         lines = graph.source.decode("utf-8", "replace").splitlines()
         enabled = self.settings.enabled_rules()
         out: list[Finding] = []

@@ -43,7 +43,7 @@ from codegraph.files import (
     find_git_root,
 )
 from codegraph.findings import FileError, Finding, ScanResult
-from codegraph.pipeline import Analyzer, FileAnalysis
+from codegraph.pipeline import Analyzer, FileAnalysis, ModelOutputError
 from codegraph.report import ReportMeta, read_lines
 from codegraph.syntax import SourceError, decode_source, utf8_source
 
@@ -234,6 +234,8 @@ def analyze_batch(
     breaks the analyser is reported as an internal error and the others are still analysed."""
     try:
         return analyzer.analyze_sources(items, project)
+    except ModelOutputError as exc:  # the model, not a file, is broken: one error for the whole run
+        raise ModelUnavailable(str(exc)) from None
     except (KeyboardInterrupt, MemoryError):
         raise
     except Exception:  # isolate the culprit below; nothing is hidden, every failure is reported
@@ -243,6 +245,8 @@ def analyze_batch(
     for path, source in items:
         try:
             out.append(analyzer.analyze_source(path, source, project))
+        except ModelOutputError as exc:
+            raise ModelUnavailable(str(exc)) from None
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:  # reported as this file's error (exit status 2), the scan goes on

@@ -157,3 +157,59 @@ def test_help_and_unknown_options(tree: Path) -> None:
     assert codegraph("scan", "--help", cwd=tree).returncode == 0
     bad = codegraph("scan", "--no-such-option", cwd=tree)
     assert bad.returncode == 2 and "unrecognized arguments" in bad.stderr
+
+
+SHADOWS = ("json", "numpy", "multiprocessing", "tree_sitter", "rich")
+
+
+def _shadowing_modules(root: Path) -> Path:
+    """Modules in ``root`` named like what codegraph imports; each leaves a marker file when imported."""
+    marker = root / "imported-from-the-analysed-tree"
+    for name in SHADOWS:
+        (root / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r} + '\\n')\n")
+    return marker
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_python_m_codegraph_imports_nothing_from_the_current_directory(
+    tree: Path, tiny_model: Path, jobs: str
+) -> None:
+    marker = _shadowing_modules(tree)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONSAFEPATH", "PYTHONPATH")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "codegraph", "scan", ".", "--model", str(tiny_model), "--min-confidence", "0",
+         "--format", "json", "--no-cache", "--jobs", jobs],
+        cwd=tree, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert not marker.exists(), marker.read_text()
+    assert proc.returncode == 1, proc.stderr
+    assert "pkg/geometry.py" in {f["path"] for f in json.loads(proc.stdout)["findings"]}
+
+
+@pytest.fixture(scope="module")
+def nan_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint whose weights are all NaN, saved through the export API (the sha256 matches)."""
+    import torch
+
+    from codegraph.models.detector import ModelConfig, build_model
+    from codegraph.models.predict import save_checkpoint
+    from codegraph.models.tensorize import PAD, UNK, VIRTUAL, Vocabulary
+
+    vocab = Vocabulary([PAD, UNK, VIRTUAL], [PAD, UNK], [PAD, UNK])
+    model = build_model(ModelConfig(hidden=16, layers=1, heads=2, rw_k=4, lap_k=2).with_vocab(vocab))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(float("nan"))
+    path = tmp_path_factory.mktemp("nan-model") / "nan"
+    save_checkpoint(path, model, vocab, name="nan")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_a_model_that_outputs_nan_is_refused_with_one_line(tree: Path, nan_model: Path, fmt: str) -> None:
+    proc = codegraph("scan", "pkg", "--model", str(nan_model), "--format", fmt, "--no-cache", cwd=tree)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert len(proc.stderr.splitlines()) == 1 and "non-finite score (nan)" in proc.stderr, proc.stderr
+    fixed = codegraph("fix", "pkg", "--model", str(nan_model), "--no-cache", cwd=tree)
+    assert fixed.returncode == 2 and "non-finite score" in fixed.stderr

@@ -26,4 +26,4 @@ def to_json(result: ScanResult, meta: ReportMeta) -> dict[str, Any]:
 
 
 def render(result: ScanResult, meta: ReportMeta) -> str:
-    return json.dumps(to_json(result, meta), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(to_json(result, meta), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -205,4 +205,4 @@ def to_sarif(result: ScanResult, meta: ReportMeta, root: Path | None = None) -> 
 
 
 def render(result: ScanResult, meta: ReportMeta) -> str:
-    return json.dumps(to_sarif(result, meta), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(to_sarif(result, meta), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -31,3 +31,17 @@ def test_contract_shape(result: ScanResult, meta: ReportMeta) -> None:
 
 def test_module_does_not_shadow_stdlib_json() -> None:
     assert json.dumps is not None and json.__name__ == "json"
+
+
+def test_non_finite_numbers_are_never_written(result: ScanResult, meta: ReportMeta) -> None:
+    import dataclasses
+
+    import pytest
+
+    from codegraph.report import sarif
+
+    for bad in (float("nan"), float("inf")):
+        result.findings[0] = dataclasses.replace(result.findings[0], confidence=bad)
+        for render in (json_report.render, sarif.render):
+            with pytest.raises(ValueError, match="JSON compliant"):
+                render(result, meta)

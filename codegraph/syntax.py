@@ -1,20 +1,25 @@
 """Source bytes -> tree-sitter Tree, and incremental re-parse for the editor.
 
 Parsing is error-tolerant: tree-sitter always returns a tree, with ``ERROR`` syntax
-nodes around what does not parse, so later stages analyse everything that does.
+nodes around what does not parse, so later stages analyse everything that does. Where
+its recovery swallows the rest of the file (an unclosed bracket can do that),
+:func:`parse_recovering` re-parses with the broken top-level statement blanked out, so
+that the definitions after a syntax error are analysed too.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import tree_sitter_python
-from tree_sitter import Language, Parser, Point, Tree
+from tree_sitter import Language, Node, Parser, Point, Tree
 
 
 class SourceError(ValueError):
@@ -88,6 +93,106 @@ def parse(source: bytes, parser: Parser | None = None) -> Tree:
     """Parse Python source bytes. Raises :class:`SourceError` for binary or non-UTF-8 input."""
     check_source(source)
     return (parser or new_parser()).parse(source)
+
+
+#: a line that begins a top-level definition (column 0): ``def``, ``async def``, ``class``, a decorator
+_TOP_DEFINITION = re.compile(rb"^(?:(?:async[ \t]+)?def[ \t]|class[ \t]|@)", re.M)
+_DEFINITIONS = frozenset({"function_definition", "class_definition", "decorated_definition"})
+#: re-parses at most per file (each one recovers at least one top-level definition)
+MAX_RECOVERIES = 64
+
+
+def _first_error(node: Node) -> Node | None:
+    """The first ERROR or missing syntax node below ``node``, in source order."""
+    cursor = node.walk()
+    while True:
+        n = cursor.node
+        assert n is not None
+        if n != node and (n.type == "ERROR" or n.is_missing):
+            return n
+        if n.has_error and cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent() or cursor.node == node:
+                return None
+
+
+def _complete(node: Node) -> bool:
+    return not node.has_error and (node.type in _DEFINITIONS or node.type.endswith("_statement"))
+
+
+def _statement_start(holder: Node) -> int:
+    """The first row of the broken top-level statement in ``holder`` (a child of the module):
+    the holder itself, or in an ERROR node, the first of the syntax nodes that follow the last
+    complete statement before its first error."""
+    error = _first_error(holder)
+    if holder.type != "ERROR" or error is None:
+        return int(holder.start_point.row)
+    part = error
+    while part.parent is not None and part.parent != holder:
+        part = part.parent
+    children = holder.children
+    j = next(i for i, c in enumerate(children) if c == part)
+    while j > 0 and not _complete(children[j - 1]):
+        j -= 1
+    return int(children[j].start_point.row)
+
+
+def _in_string(root: Node, row: int) -> bool:
+    node = root.descendant_for_point_range((row, 0), (row, 0))
+    while node is not None:
+        if node.type == "string":
+            return True
+        node = node.parent
+    return False
+
+
+def _swallowed_region(source: bytes, tree: Tree, after: int) -> tuple[int, int] | None:
+    """Rows ``[start, end)`` to blank out so that the top-level definition at row ``end``, which
+    the error recovery swallowed, parses again; None when no such definition follows the error."""
+    root = tree.root_node
+    line_starts = [0] + [m.end() for m in re.finditer(b"\n", source)]
+    for m in _TOP_DEFINITION.finditer(source):
+        row = bisect.bisect_right(line_starts, m.start()) - 1
+        if row <= after or _in_string(root, row):
+            continue
+        holder = root.descendant_for_point_range((row, 0), (row, 0))
+        while holder is not None and holder.parent is not None and holder.parent != root:
+            holder = holder.parent
+        if holder is None or holder == root or not (holder.type == "ERROR" or holder.has_error):
+            continue
+        if holder.type in _DEFINITIONS and holder.start_point.row == row:
+            continue  # parsed as a definition of its own (its error lies inside it)
+        start = _statement_start(holder)
+        if start >= row:
+            continue
+        return start, row
+    return None
+
+
+def parse_recovering(source: bytes, parser: Parser | None = None) -> tuple[Tree, bool]:
+    """Parse ``source``; where a syntax error swallows the top-level definitions after it (tree-sitter
+    can wrap the rest of the file in one ERROR node), re-parse with the broken top-level statement
+    blanked out (spaces, line ends kept: byte offsets and positions stay those of ``source``), so
+    that the definitions that follow are analysed. Returns the tree and whether ``source`` had a
+    syntax error. The tree's node texts outside blanked regions are those of ``source``."""
+    parser = parser or new_parser()
+    tree = parse(source, parser)
+    had_error = tree.root_node.has_error
+    patched, after = source, -1
+    for _ in range(MAX_RECOVERIES if had_error else 0):
+        region = _swallowed_region(patched, tree, after)
+        if region is None:
+            break
+        start, end = region
+        lines = patched.split(b"\n")
+        for row in range(start, end):
+            lines[row] = re.sub(rb"[^\r]", b" ", lines[row])
+        patched = b"\n".join(lines)
+        tree, after = parser.parse(patched), end - 1
+        if not tree.root_node.has_error:
+            break
+    return tree, had_error
 
 
 def _point_after(source: bytes, offset: int) -> Point:

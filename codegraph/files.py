@@ -25,6 +25,7 @@ Rules, in order:
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,56 @@ SKIPPED_DIRS: frozenset[str] = frozenset(
 
 class PathNotFound(FileNotFoundError):
     """A path named on the command line does not exist (a usage error)."""
+
+
+class SourceTooLarge(OSError):
+    """A file over the size limit (it is not read)."""
+
+
+class NotRegularFile(OSError):
+    """A FIFO, a device or a socket: reading it could block forever or never end."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them (as stored: decoding is
+    :func:`codegraph.syntax.utf8_source`'s).
+
+    The file is opened without blocking (a FIFO named on the command line would otherwise
+    block in ``open()``), checked to be a regular file and to be within ``limit`` with
+    ``fstat`` before anything is read, and read up to ``limit + 1`` bytes (a file that
+    grows meanwhile is still refused, never read without end). Raises OSError, of which
+    :class:`NotRegularFile` and :class:`SourceTooLarge` carry the message to show.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"not a regular file ({_file_kind(st.st_mode)})")
+        if st.st_size > limit:
+            raise SourceTooLarge(f"file too large ({st.st_size:,} bytes; limit {limit:,})")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise SourceTooLarge(f"file too large (over {limit:,} bytes; limit {limit:,})")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
 
 
 def find_git_root(path: Path) -> Path | None:

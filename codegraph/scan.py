@@ -36,14 +36,17 @@ from codegraph.files import (
     ChangedLines,
     ExcludeRules,
     GitError,
+    NotRegularFile,
     PathNotFound,
+    SourceTooLarge,
     changed_lines,
     collect_files,
     display_path,
     find_git_root,
+    read_regular_file,
 )
 from codegraph.findings import FileError, Finding, ScanResult
-from codegraph.pipeline import Analyzer, FileAnalysis, ModelOutputError
+from codegraph.pipeline import MAX_FILE_BYTES, Analyzer, FileAnalysis, ModelOutputError
 from codegraph.report import ReportMeta, read_lines
 from codegraph.syntax import SourceError, decode_source, utf8_source
 
@@ -406,7 +409,11 @@ class Engine:
         todo: list[tuple[Path, bytes, str]] = []
         for f in files:
             try:
-                source = sources[f] if f in sources else f.read_bytes()
+                source = sources[f] if f in sources else read_regular_file(f, MAX_FILE_BYTES)
+            except (NotRegularFile, SourceTooLarge) as exc:
+                results[f] = FileAnalysis(str(f), errors=[FileError(str(f), str(exc))])
+                advance(1)
+                continue
             except OSError as exc:
                 error = FileError(str(f), f"cannot read: {exc.strerror or exc}")
                 results[f] = FileAnalysis(str(f), errors=[error])

@@ -181,3 +181,38 @@ def test_changed_lines_whatever_the_git_configuration(tmp_path: Path, config: di
         (tmp_path / "sub" / "a b.py").resolve(): {2, 3},
         (tmp_path / 'q"uote.py').resolve(): {1},
     }
+
+
+# -- reading: never block, never read without end ------------------------------------------------
+def test_read_regular_file_reads_up_to_the_limit(tmp_path: Path) -> None:
+    from codegraph.files import SourceTooLarge, read_regular_file
+
+    f = tmp_path / "m.py"
+    f.write_bytes(b"x" * 100)
+    assert read_regular_file(f, 100) == b"x" * 100
+    with pytest.raises(SourceTooLarge, match=r"file too large \(101 bytes; limit 100\)"):
+        f.write_bytes(b"x" * 101)
+        read_regular_file(f, 100)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_fifo_or_device_on_the_command_line_is_an_error_not_a_hang(tmp_path: Path, kind: str) -> None:
+    import json
+    import sys
+
+    if kind == "fifo":
+        target = tmp_path / "pipe.py"
+        os.mkfifo(target)
+        expected = "not a regular file (a FIFO)"
+    else:
+        target = Path("/dev/zero")
+        expected = "not a regular file (a device)"
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "codegraph", "scan", str(target), "ok.py", "--format", "json", "--no-cache"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["errors"] == [{"path": str(target) if kind == "device" else "pipe.py", "message": expected}]
+    assert data["stats"]["files"] == 2

@@ -7,6 +7,8 @@ Neither caller sees tensors; the model is loaded once per Analyzer.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 import re
 import time
@@ -257,10 +259,18 @@ def _char_col(line_bytes: bytes, byte_col: int) -> int:
     return len(line_bytes[:byte_col].decode("utf-8", "replace")) + 1
 
 
+@functools.lru_cache(maxsize=4)
+def _line_starts(source: bytes) -> list[int]:
+    """Byte offsets of the lines' first bytes (once per file: a finding's positions then cost
+    O(log lines + line length), not a count from the start of the file)."""
+    return [0, *(m.end() for m in re.finditer(b"\n", source))]
+
+
 def _position(source: bytes, offset: int) -> tuple[int, int]:
     """1-based (line, character column) of a byte offset."""
-    line_start = source.rfind(b"\n", 0, offset) + 1
-    row = source.count(b"\n", 0, line_start)
+    starts = _line_starts(source)
+    row = bisect.bisect_right(starts, offset) - 1
+    line_start = starts[row]
     return row + 1, _char_col(source[line_start:offset], offset - line_start)
 
 

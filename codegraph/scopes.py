@@ -179,6 +179,8 @@ class ScopeInfo:
     _children: list[list[int]]
     _visible: dict[int, dict[str, Symbol]] = field(default_factory=dict, repr=False)
     _index_map: dict[int, int] | None = field(default=None, repr=False)
+    #: what the rules derive once per file from this analysis, by a key of their own
+    memo: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
     def _index(self) -> dict[int, int]:

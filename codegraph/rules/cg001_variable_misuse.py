@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable
+from typing import cast
 
 from codegraph.rules.base import Enumeration, Rule, bug_and_fix, file_locals
 from codegraph.schema import CodeGraph, FunctionInfo
-from codegraph.scopes import Access, ScopeInfo, Symbol, SymbolFlag
+from codegraph.scopes import Access, Scope, ScopeInfo, ScopeKind, Symbol, SymbolFlag
 from codegraph.units import AnalysisUnit, Candidate, Repair
 
 #: most alternative variables offered for one location
@@ -99,15 +100,33 @@ class _Variables:
         return hit
 
     def visible(self, n: int) -> tuple[list[Symbol], list[tuple[int, Symbol]]]:
-        """(variables visible at ``n`` that occur in the function, the nearest others with their target)."""
-        scope = self.scopes.scope_at(n)
+        """(variables visible at ``n`` that occur in the function, the nearest others with their target).
+
+        The variables of the enclosing function-like scopes are few and looked at one by one;
+        the module's can be thousands, so the work per function stays independent of their
+        number: the used ones come from the function's own occurrences, the nearest others
+        from the module's variables sorted by target (:func:`_module_targets`). The result
+        is that of going through ``ScopeInfo.visible_symbols(n)``.
+        """
+        scopes = self.scopes
+        scope = scopes.scope_at(n)
         hit = self._by_scope.get(scope.id)
         if hit is not None:
             return hit
         lo, hi = self.lo, self.hi
+        module = scopes.module
+        inner: dict[str, Symbol] = {}  # visible names bound outside the module scope, innermost first
+        s: Scope | None = scope
+        first = True
+        while s is not None and s is not module:
+            if first or s.kind != ScopeKind.CLASS:
+                for name, sym in s.symbols.items():
+                    inner.setdefault(name, sym)
+            first = False
+            s = s.parent
         used: list[Symbol] = []
         others: list[tuple[int, int, Symbol]] = []
-        for alt in self.scopes.visible_symbols(n).values():
+        for alt in inner.values():
             if not self.is_variable(alt):
                 continue
             occ = alt.occurrences
@@ -118,6 +137,26 @@ class _Variables:
             target = alt.bindings[0] if alt.bindings else (occ[0] if occ else -1)
             if target >= 0:
                 others.append((abs(lo - target), target, alt))
+        if s is module:
+            module_symbols = module.symbols
+            taken = {id(alt) for alt in used}
+            for i in scopes.occurrences_in(lo, hi):
+                alt = scopes.occ_symbols[i]
+                if id(alt) in taken or alt.name in inner or module_symbols.get(alt.name) is not alt:
+                    continue
+                taken.add(id(alt))
+                if self.is_variable(alt):
+                    used.append(alt)
+            targets, syms = _module_targets(scopes)
+            k = bisect_left(targets, lo)
+            for step, start in ((-1, k - 1), (1, k)):  # the nearest on each side of the function
+                found, i = 0, start
+                while found < MAX_VARIABLE_REPAIRS and 0 <= i < len(targets):
+                    alt = syms[i]
+                    if id(alt) not in taken and alt.name not in inner:
+                        others.append((abs(lo - targets[i]), targets[i], alt))
+                        found += 1
+                    i += step
         others.sort(key=lambda r: (r[0], r[1]))
         hit = self._by_scope[scope.id] = (used, [(t, alt) for _, t, alt in others[:MAX_VARIABLE_REPAIRS]])
         return hit
@@ -147,6 +186,24 @@ class _Variables:
             "CG001",
             [Repair("CG001", "var", alt.name, s, e, t) for _, _, t, alt in ranked[:MAX_VARIABLE_REPAIRS]],
         )
+
+
+def _module_targets(scopes: ScopeInfo) -> tuple[list[int], list[Symbol]]:
+    """The module's variables sorted by the graph node a repair to them points at when they do not
+    occur in the function (their first binding, else their first occurrence), once per file."""
+    hit = scopes.memo.get("cg001.module_targets")
+    if hit is None:
+        rows = []
+        for sym in scopes.module.symbols.values():
+            if not is_variable(sym):
+                continue
+            occ = sym.occurrences
+            target = sym.bindings[0] if sym.bindings else (occ[0] if occ else -1)
+            if target >= 0:
+                rows.append((target, sym))
+        rows.sort(key=lambda r: r[0])
+        hit = scopes.memo["cg001.module_targets"] = ([t for t, _ in rows], [sym for _, sym in rows])
+    return cast(tuple[list[int], list[Symbol]], hit)
 
 
 def is_variable(sym: Symbol) -> bool:

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from codegraph.files import valid_pattern
 from codegraph.rules import ALL_RULES, RULE_CODES, RULES_BY_CODE
 
 #: default confidence threshold, chosen on the validation packages for precision on injected bugs and few
 #: flags on their released code (`codegraph threshold`, models/weights/THRESHOLD.md)
 DEFAULT_MIN_CONFIDENCE = 0.97
 DEFAULT_BUDGET = 1500
+#: a smaller unit cannot hold a function with its candidates: nothing would be analysed, silently
+MIN_BUDGET = 100
 
 
 class ConfigError(ValueError):
@@ -136,6 +139,9 @@ def settings_from_table(
             v = table[key]
             if not isinstance(v, list) or not all(isinstance(p, str) for p in v):
                 raise ConfigError(f"{where}: `{key}` must be a list of glob patterns")
+            bad = [p for p in v if not valid_pattern(p)]
+            if bad:
+                raise ConfigError(f"{where}: `{key}` holds an invalid glob pattern: {bad[0]!r}")
             out[attr] = tuple(v)
     if "model" in table:
         if not isinstance(table["model"], str):
@@ -147,6 +153,11 @@ def settings_from_table(
             if not isinstance(v, typ) or (typ is int and (isinstance(v, bool) or v < 0)):
                 raise ConfigError(
                     f"{where}: `{key}` must be a {'boolean' if typ is bool else 'whole number'}"
+                )
+            if key == "budget" and v < MIN_BUDGET:
+                raise ConfigError(
+                    f"{where}: `budget` must be at least {MIN_BUDGET} graph nodes per unit"
+                    f" (default {DEFAULT_BUDGET}), got {v}"
                 )
             out[key] = v
     return replace(s, **out)
@@ -167,6 +178,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
+def _codegraph_table(data: dict[str, Any], path: Path) -> Any:
+    """``[tool.codegraph]`` of a parsed pyproject.toml (None when absent); ConfigError when ``tool``
+    is not a table (``tool = 3``, ``tool = "codegraph"``)."""
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: `tool` must be a table ([tool.codegraph]), got {type(tool).__name__}")
+    return tool.get("codegraph")
+
+
 def is_pyproject(path: Path) -> bool:
     return path.name == "pyproject.toml"
 
@@ -181,7 +201,7 @@ def find_config(start: Path) -> Path | None:
             p = d / name
             if not p.is_file():
                 continue
-            if not is_pyproject(p) or "codegraph" in _read_toml(p).get("tool", {}):
+            if not is_pyproject(p) or _codegraph_table(_read_toml(p), p) is not None:
                 return p
     return None
 
@@ -191,8 +211,7 @@ def table_of(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], str]:
     the top level of any other file. Keys in the wrong place are an error."""
     if is_pyproject(path):
         misplaced = sorted(k for k in data if k in KEYS or k in ALIASES)
-        tool = data.get("tool", {})
-        table = tool.get("codegraph") if isinstance(tool, dict) else None
+        table = _codegraph_table(data, path)
         if misplaced:
             names = ", ".join(repr(k) for k in misplaced)
             raise ConfigError(f"{path}: {names} must be under [tool.codegraph] in a pyproject.toml")

@@ -128,6 +128,15 @@ def _relative_posix(path: Path, base: Path) -> str | None:
         return None
 
 
+def valid_pattern(pattern: str) -> bool:
+    """Whether ``pattern`` is a valid gitignore pattern (git skips a lone ``!`` or ``\\``)."""
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern])
+    except ValueError:  # pathspec's GitIgnorePatternError
+        return False
+    return True
+
+
 class GitIgnore:
     """The .gitignore files of one git work tree, read lazily per directory."""
 
@@ -143,7 +152,7 @@ class GitIgnore:
             lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return None
-        return pathspec.GitIgnoreSpec.from_lines(lines)
+        return pathspec.GitIgnoreSpec.from_lines([line for line in lines if valid_pattern(line)])
 
     def _spec(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
         if directory not in self._specs:

@@ -44,6 +44,7 @@ from codegraph.files import (
     display_path,
     find_git_root,
     read_regular_file,
+    valid_pattern,
 )
 from codegraph.findings import FileError, Finding, ScanResult
 from codegraph.pipeline import MAX_FILE_BYTES, Analyzer, FileAnalysis, ModelOutputError
@@ -635,6 +636,9 @@ def select_files(args: argparse.Namespace, settings: Settings) -> Selection:
     exclude = ExcludeRules()
     base = Path(settings.source).parent if settings.source else Path.cwd()
     exclude.add((*settings.exclude, *settings.extend_exclude), base)
+    bad = [p for p in (*args.exclude, *args.extend_exclude) if not valid_pattern(p)]
+    if bad:
+        raise UsageError(f"--exclude: invalid glob pattern {bad[0]!r}")
     exclude.add([*args.exclude, *args.extend_exclude], Path.cwd())
     try:
         walked = collect_files(paths, exclude)

@@ -12,6 +12,8 @@ import asyncio
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -127,6 +129,17 @@ class CodegraphServer(LanguageServer):
             self, self.service, self.resolved.debounce, push=not self.supports["pull"]
         )
         logger.info("codegraph %s: root %s, settings %s", __version__, self.root, self.resolved.settings)
+        if params.process_id is not None:
+            watch_parent(params.process_id, self.parent_gone)
+
+    def parent_gone(self) -> None:
+        """The editor that started the server is gone (the pipes may stay open): exit, as the
+        protocol asks of a server whose ``processId`` has died."""
+        logger.info("the client process is gone; exiting")
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.exit_now)
+            time.sleep(PARENT_POLL_SECONDS)  # a busy or stuck loop: leave anyway
+        self.exit_now()
 
     async def initialized(self) -> None:
         """Show settings problems, pull settings, load the model, watch files."""
@@ -402,6 +415,35 @@ def create_server(
     server = CodegraphServer(flags, predictor_factory)
     register(server)
     return server
+
+
+#: how often the server checks that the client's ``processId`` is alive
+PARENT_POLL_SECONDS = 1.0
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def watch_parent(pid: int, gone: Callable[[], None], every: float = PARENT_POLL_SECONDS) -> threading.Thread:
+    """Call ``gone`` (from a daemon thread) once process ``pid`` has ended."""
+
+    def watch() -> None:
+        while process_alive(pid):
+            time.sleep(every)
+        gone()
+
+    thread = threading.Thread(target=watch, name="codegraph-parent-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{run.peak_mb:,.0f}",
                 )
             rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)  # progress: a large size takes minutes
             table.add_row(
                 f"{lines:,}", f"{len(source):,}", f"{functions:,}", f"{graph_s:.2f}", f"{units_s:.2f}",
                 scan_cell, rate_cell, peak_cell,

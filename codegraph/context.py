@@ -166,6 +166,7 @@ class ContextBuilder:
         #: path -> (graph, its EdgeIndex); shareable between builders of one project
         self.edge_indexes = edge_indexes if edge_indexes is not None else {}
         self.index = self._edge_index(graph.path, graph)
+        self._scratches: dict[str, tuple[CodeGraph, np.ndarray]] = {}
         self.cross: dict[int, list[CrossEdge]] = {}
         if project is not None:
             try:
@@ -174,6 +175,14 @@ class ContextBuilder:
                 cross = []
             for ce in cross:
                 self.cross.setdefault(ce.src_node, []).append(ce)
+
+    def _scratch(self, path: str, g: CodeGraph) -> np.ndarray:
+        """A graph node -> unit-local id array for ``g``, all -1, allocated once per file (a fresh
+        one per unit made each unit cost as much as the whole file)."""
+        hit = self._scratches.get(path)
+        if hit is None or hit[0] is not g:
+            hit = self._scratches[path] = (g, np.full(g.num_nodes, -1, dtype=np.int64))
+        return hit[1]
 
     def _edge_index(self, path: str, g: CodeGraph) -> EdgeIndex:
         hit = self.edge_indexes.get(path)
@@ -285,7 +294,7 @@ class ContextBuilder:
             if t in ("function_definition", "class_definition"):
                 nodes = self._signature(g, stmt)
             elif t in _SIMPLE_STATEMENTS:
-                nodes = list(g.descendants(stmt))[:STATEMENT_NODES]
+                nodes = list(g.descendants(stmt)[:STATEMENT_NODES])  # a range: no copy of a huge statement
             else:
                 continue
             if not asm.add_all(0, nodes):
@@ -365,9 +374,12 @@ class ContextBuilder:
             if not len(mine):
                 continue
             nodes = origin[mine, 1]
-            local = np.full(cg.num_nodes, -1, dtype=np.int64)
+            local = self._scratch(p, cg)
             local[nodes] = mine
-            pos, v, k = index.induced(nodes, local)
+            try:
+                pos, v, k = index.induced(nodes, local)
+            finally:
+                local[nodes] = -1  # clean for the next unit: the work stays O(unit), not O(file)
             parts_u.append(mine[pos])
             parts_v.append(v)
             parts_k.append(k)

@@ -73,3 +73,22 @@ def test_finding_positions_do_not_count_from_the_start_of_the_file(monkeypatch) 
     assert positions[0] == (source[: source.index(b"return")].count(b"\n") + 1, 9)
     assert len(positions) == 800
     assert sum(counted) <= len(source)  # the bytes scanned for line breaks: at most the file, once
+
+
+def test_unit_assembly_allocates_per_file_not_per_unit(monkeypatch) -> None:
+    import numpy as np
+
+    from codegraph import context
+
+    allocated = [0]
+    real_full = np.full
+
+    def counting_full(shape, *args, **kwargs):
+        allocated[0] += int(np.prod(shape))
+        return real_full(shape, *args, **kwargs)
+
+    monkeypatch.setattr(context.np, "full", counting_full)
+    graph = build_file_graph(small_functions(300), "m.py")
+    units = Analyzer(Settings()).units(graph, None)
+    assert len(units) == 300
+    assert allocated[0] <= graph.num_nodes  # one node map for the file (it was one per unit)

@@ -6,6 +6,7 @@ exclusive. ``to_json`` gives exactly the object of the JSON output contract.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -13,7 +14,10 @@ from typing import Any
 
 def shown_confidence(confidence: float, digits: int = 4) -> float:
     """``confidence`` rounded *down* to ``digits`` decimals, as reports print it: a shown value is
-    never above the real one, so a finding shown at 0.97 passes a 0.97 threshold."""
+    never above the real one, so a finding shown at 0.97 passes a 0.97 threshold. Raises
+    ValueError for NaN and infinities (never written into a report)."""
+    if not math.isfinite(confidence):
+        raise ValueError(f"confidence {confidence!r} is not a number between 0 and 1")
     step = Decimal(1).scaleb(-digits)
     return float(Decimal(repr(float(confidence))).quantize(step, rounding=ROUND_FLOOR))
 

@@ -137,14 +137,14 @@ def test_bad_files_are_reported_and_never_stop_the_scan(tree: Path, capsys) -> N
 
 def test_unreadable_file_is_an_error(tree: Path, capsys, monkeypatch) -> None:
     target = (tree / "pkg" / "util.py").resolve()
-    read_source = scan.read_source
+    read_regular_file = scan.read_regular_file
 
     def deny(path: Path, limit: int) -> bytes:
         if path.resolve() == target:
             raise PermissionError(13, "Permission denied")
-        return read_source(path, limit)
+        return read_regular_file(path, limit)
 
-    monkeypatch.setattr(scan, "read_source", deny)
+    monkeypatch.setattr(scan, "read_regular_file", deny)
     _, data = scan_json(["pkg"], capsys)
     assert {"path": "pkg/util.py", "message": "cannot read: Permission denied"} in data["errors"]
     assert any(f["path"] == "pkg/geometry.py" for f in data["findings"])

@@ -43,5 +43,5 @@ def test_non_finite_numbers_are_never_written(result: ScanResult, meta: ReportMe
     for bad in (float("nan"), float("inf")):
         result.findings[0] = dataclasses.replace(result.findings[0], confidence=bad)
         for render in (json_report.render, sarif.render):
-            with pytest.raises(ValueError, match="JSON compliant"):
+            with pytest.raises(ValueError, match="not a number between 0 and 1"):
                 render(result, meta)

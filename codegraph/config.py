@@ -19,15 +19,16 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from codegraph.command import CommandError
 from codegraph.rules import ALL_RULES, RULE_CODES, RULES_BY_CODE
 
 #: default confidence threshold, chosen on the validation packages for precision on injected bugs and few
-#: flags on their released code (`codegraph threshold`, models/weights/THRESHOLD.md)
+#: flags on their released code (`codegraph train threshold`, `make threshold`)
 DEFAULT_MIN_CONFIDENCE = 0.97
 DEFAULT_BUDGET = 1500
 
 
-class ConfigError(ValueError):
+class ConfigError(CommandError, ValueError):
     """The configuration cannot be used; the message is one line for the user."""
 
 

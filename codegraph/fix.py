@@ -17,16 +17,15 @@ import argparse
 import difflib
 import hashlib
 import sys
-import traceback
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from codegraph.arguments import Parser
-from codegraph.config import ConfigError
+from codegraph.command import command
 from codegraph.findings import Finding, Fix
-from codegraph.scan import STDIN, ModelUnavailable, UsageError, add_analysis_options, run
+from codegraph.scan import STDIN, UsageError, add_analysis_options, run
 from codegraph.syntax import decode_source
 
 
@@ -103,23 +102,9 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return text
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        return _fix(args)
-    except (UsageError, ConfigError, ModelUnavailable) as exc:
-        print(f"codegraph fix: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # top level: one line (traceback with --debug), exit status 2
-        if args.debug:
-            traceback.print_exc()
-        print(
-            f"codegraph fix: internal error: {type(exc).__name__}: {exc} (--debug for details)",
-            file=sys.stderr,
-        )
-        return 2
+@command("codegraph fix")
+def main(argv: Sequence[str]) -> int:
+    return _fix(build_parser().parse_args(list(argv)))
 
 
 def _fix(args: argparse.Namespace) -> int:

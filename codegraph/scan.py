@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codegraph.arguments import Parser
-from codegraph.baseline import Baseline, BaselineError
+from codegraph.baseline import Baseline
 from codegraph.cache import Cache, ContextHasher, cache_key, settings_key, sha256_bytes
-from codegraph.config import KEYS, ConfigError, Settings, load_settings, parse_codes, settings_toml
+from codegraph.command import CommandError, command
+from codegraph.config import KEYS, Settings, load_settings, parse_codes, settings_toml
 from codegraph.files import (
     ChangedLines,
     ExcludeRules,
@@ -58,7 +59,7 @@ PARALLEL_MIN_BYTES = 400_000
 PARALLEL_MIN_FILES = 2 * BATCH_FILES
 
 
-class UsageError(Exception):
+class UsageError(CommandError):
     """Bad input on the command line or in the configuration: exit status 2 with this message."""
 
 
@@ -252,7 +253,7 @@ def analyze_batch(
     return out
 
 
-class ModelUnavailable(Exception):
+class ModelUnavailable(CommandError):
     """The checkpoint cannot be loaded (in this process or a worker); the message is for the user."""
 
 
@@ -665,24 +666,10 @@ def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> tuple[Sca
     return result, engine
 
 
-def main(argv: Sequence[str] | None = None, analyzer: Analyzer | None = None) -> int:
+@command("codegraph scan")
+def main(argv: Sequence[str], analyzer: Analyzer | None = None) -> int:
     """`codegraph scan`; ``analyzer`` is injectable for tests."""
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        return _scan(args, analyzer)
-    except (UsageError, ConfigError, BaselineError, ModelUnavailable) as exc:
-        print(f"codegraph scan: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # top level: one line (traceback with --debug), exit status 2
-        if args.debug:
-            traceback.print_exc()
-        print(
-            f"codegraph scan: internal error: {type(exc).__name__}: {exc} (--debug for details)",
-            file=sys.stderr,
-        )
-        return 2
+    return _scan(build_parser().parse_args(list(argv)), analyzer)
 
 
 def _scan(args: argparse.Namespace, analyzer: Analyzer | None) -> int:

@@ -25,6 +25,7 @@ from pygls.protocol import LanguageServerProtocol
 
 from codegraph import __version__
 from codegraph.arguments import Parser
+from codegraph.command import command
 from codegraph.config import ConfigError, Settings, parse_codes
 from codegraph.lsp import convert
 from codegraph.lsp.analysis import AnalysisService, Snapshot, interactive_predictor
@@ -404,14 +405,11 @@ def create_server(
     return server
 
 
-def main(argv: list[str] | None = None) -> int:
+@command("codegraph lsp")
+def main(argv: Sequence[str]) -> int:
     """`codegraph lsp [--tcp] [--host 127.0.0.1] [--port N] [--model PATH] ...`"""
-    args = build_parser().parse_args(argv)
-    try:
-        flags = parse_flags(args)
-    except ConfigError as exc:
-        print(f"codegraph lsp: {exc}", file=sys.stderr)
-        return 2
+    args = build_parser().parse_args(list(argv))
+    flags = parse_flags(args)
     configure_logging(args.verbose, args.log_file)
     server = create_server(flags)
     try:

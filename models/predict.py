@@ -27,6 +27,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch_geometric.data import Data
 
+from codegraph.command import CommandError
 from codegraph.models.detector import BugModel, ModelConfig, build_model, feature_transform
 from codegraph.models.tensorize import Vocabulary, atomic_write_bytes, collate, tensorize
 from codegraph.units import AnalysisUnit
@@ -37,7 +38,7 @@ CHECKPOINT_VERSION = 1
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "detector.safetensors"
 
 
-class ModelError(Exception):
+class ModelError(CommandError):
     """A checkpoint cannot be loaded or used; the message is one line for the user."""
 
 

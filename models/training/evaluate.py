@@ -1,9 +1,9 @@
-"""`codegraph eval`: accuracy of the detector (and the baseline) on a dataset split, as markdown.
+"""`codegraph train eval`: accuracy of the detector (and the baseline) on a dataset split, as markdown.
 
-    codegraph eval --checkpoint models/weights/detector --baseline runs/baseline/detector \\
+    codegraph train eval --checkpoint models/weights/detector --baseline runs/baseline/detector \\
         --split test --out models/weights/EVAL.md
-    codegraph eval --config models/training/default.toml     # paths from the training config
-    codegraph eval --checkpoint A --baseline B --data data/dataset-full --data data/test-seed1
+    codegraph train eval --config models/training/shipped.toml     # paths from the training config
+    codegraph train eval --checkpoint A --baseline B --data data/dataset-full --data data/test-seed1
                                                   # the test split of two builds, one report
 
 With a baseline, each comparison also gives the paired difference (same units) with a
@@ -34,7 +34,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import sys
 import time
 import tomllib
 from collections.abc import Callable, Sequence
@@ -47,6 +46,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
+from codegraph.command import CommandError, command
 from codegraph.config import DEFAULT_MIN_CONFIDENCE
 from codegraph.models.detector import BugModel
 from codegraph.models.layers.bug_heads import BugLogits
@@ -98,7 +98,8 @@ def load_split(
     files = shard_files(data_dir, split)
     if not files:
         raise FileNotFoundError(
-            f"no shards in {data_dir / split} (expected *.pt files written by `codegraph dataset build`)"
+            f"no shards in {data_dir / split} "
+            "(expected *.pt files written by `codegraph train dataset build`)"
         )
     out: list[UnitData] = []
     for f in files:
@@ -609,7 +610,9 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
 
 # -- command ---------------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="codegraph eval", description="Evaluate checkpoints on a dataset split.")
+    p = argparse.ArgumentParser(
+        prog="codegraph train eval", description="Evaluate checkpoints on a dataset split."
+    )
     p.add_argument("--checkpoint", help="the detector checkpoint (NAME, NAME.safetensors or NAME.json)")
     p.add_argument("--baseline", help="a second checkpoint reported beside the first")
     p.add_argument("--config", help="training config: supplies the dataset and checkpoint paths")
@@ -640,7 +643,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+@command("codegraph train eval")
+def main(argv: Sequence[str]) -> int:
     from codegraph.models.detector import feature_transform
     from codegraph.models.predict import ModelError, load_checkpoint
 
@@ -657,11 +661,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         baseline = baseline or cfg.get("eval", {}).get("baseline")
     if checkpoint is None:
-        print("codegraph eval: give --checkpoint (or --config)", file=sys.stderr)
-        return 2
+        raise CommandError("give --checkpoint (or --config)")
     if args.fit_no_bug_bias and args.no_bug_bias:
-        print("codegraph eval: give --no-bug-bias or --fit-no-bug-bias, not both", file=sys.stderr)
-        return 2
+        raise CommandError("give --no-bug-bias or --fit-no-bug-bias, not both")
     out = args.out or (cfg.get("eval", {}).get("out") if cfg else None)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -670,13 +672,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if baseline:
             models["baseline"] = load_checkpoint(baseline)
     except ModelError as exc:
-        print(f"codegraph eval: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     default_dir = cfg.get("data", {}).get("dir") or models["detector"][3].get("data_dir")
     data_dirs: list[str] = args.data or ([default_dir] if default_dir else [])
     if not data_dirs:
-        print("codegraph eval: no dataset directory (give --data)", file=sys.stderr)
-        return 2
+        raise CommandError("no dataset directory (give --data)")
     results: dict[str, Outcomes] = {}
     described = []
     try:
@@ -684,12 +684,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             fingerprint = dataset_vocabulary(data_dir).fingerprint()
             for label, (_, vocab, _, _) in models.items():
                 if vocab.fingerprint() != fingerprint:
-                    print(
-                        f"codegraph eval: the {label} checkpoint's vocabulary differs from "
-                        f"{data_dir}/vocab.json",
-                        file=sys.stderr,
+                    raise CommandError(
+                        f"the {label} checkpoint's vocabulary differs from {data_dir}/vocab.json"
                     )
-                    return 2
         fitted = []
         for label, (model, vocab, config, meta) in models.items():
             start = time.perf_counter()
@@ -721,8 +718,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"steps, sha256 {str(meta.get('sha256'))[:12]}, evaluated in {seconds:.0f} s)"
             )
     except (FileNotFoundError, ValueError) as exc:
-        print(f"codegraph eval: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     info = {
         "split": args.split,
         "dataset": ", ".join(f"`{d}`" for d in data_dirs),

@@ -1,4 +1,4 @@
-"""`codegraph train` / `codegraph eval` end to end on a tiny dataset: resume, export, report."""
+"""`codegraph train run` / `codegraph train eval` end to end on a tiny dataset: resume, export, report."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
     assert config["train"]["out"] == "elsewhere" and config["model"]["hidden"] == 16  # from tiny.toml
     assert config["optim"]["clip"] == 1.0  # a default
     default = train.load_config(train.DEFAULT_CONFIG)
-    assert default["model"]["kind"] == "transformer" and default["data"]["dir"] == "data/dataset"
+    assert default["model"]["kind"] == "transformer" and default["data"]["dir"] == "data/dataset-full"
     with pytest.raises(train.TrainError, match=r"unknown config key model\.colour"):
         train.load_config(TINY, ["model.colour=red"])
     bad = tmp_path / "bad.toml"

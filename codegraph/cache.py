@@ -43,12 +43,12 @@ from tree_sitter import Node, Query, QueryCursor
 
 from codegraph import __version__
 from codegraph.config import Settings
-from codegraph.findings import FileError, Finding, Fix, Related
+from codegraph.findings import ErrorKind, FileError, Finding, Fix, Related
 from codegraph.pipeline import FileAnalysis
 from codegraph.syntax import SourceError, language, parse
 
 CACHE_DIR_NAME = ".codegraph_cache"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# codegraph result cache; see codegraph/cache.py\n"
 
 _IMPORTS = "(import_statement) @import (import_from_statement) @from"
@@ -61,7 +61,11 @@ def sha256_bytes(data: bytes) -> str:
 def settings_key(settings: Settings) -> str:
     """The settings that change raw results, as a stable string."""
     rules = ",".join(sorted(settings.enabled_rules()))
-    return f"format={CACHE_FORMAT};version={__version__};rules={rules};budget={settings.budget}"
+    per_file = ";".join(f"{glob}={','.join(sorted(codes))}" for glob, codes in settings.per_file_ignores)
+    return (
+        f"format={CACHE_FORMAT};version={__version__};rules={rules};budget={settings.budget}"
+        f";per-file-ignores={per_file}"
+    )
 
 
 # -- imports -> project files -------------------------------------------------------------------
@@ -290,7 +294,9 @@ def encode(analysis: FileAnalysis, root: Path) -> dict[str, Any]:
     return {
         "path": _rel(analysis.path, root),
         "findings": findings,
-        "errors": [{"path": _rel(e.path, root), "message": e.message} for e in analysis.errors],
+        "errors": [
+            {"path": _rel(e.path, root), "message": e.message, "kind": e.kind.value} for e in analysis.errors
+        ],
         "functions": analysis.functions,
         "lines": analysis.lines,
     }
@@ -300,7 +306,7 @@ def decode(data: dict[str, Any], root: Path) -> FileAnalysis:
     return FileAnalysis(
         path=_abs(data["path"], root),
         findings=[_finding_from_json(d, root) for d in data["findings"]],
-        errors=[FileError(_abs(e["path"], root), e["message"]) for e in data["errors"]],
+        errors=[FileError(_abs(e["path"], root), e["message"], ErrorKind(e["kind"])) for e in data["errors"]],
         functions=int(data["functions"]),
         lines=int(data["lines"]),
     )

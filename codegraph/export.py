@@ -27,20 +27,6 @@ from codegraph.project import CrossEdge, Project, module_name_for
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
 from codegraph.syntax import SourceError, utf8_source
 
-#: edge kind -> family (the edge builder module it comes from)
-EDGE_FAMILY: dict[EdgeKind, str] = {
-    EdgeKind.CHILD: "syntax",
-    EdgeKind.NEXT_SIBLING: "syntax",
-    EdgeKind.NEXT_TOKEN: "syntax",
-    EdgeKind.LAST_READ: "dataflow",
-    EdgeKind.LAST_WRITE: "dataflow",
-    EdgeKind.COMPUTED_FROM: "dataflow",
-    EdgeKind.OCCURRENCE: "dataflow",
-    EdgeKind.CONTROL_FLOW: "controlflow",
-    EdgeKind.RETURNS_TO: "controlflow",
-    EdgeKind.CALLS: "calls",
-    EdgeKind.FORMAL_ARG_NAME: "calls",
-}
 #: family -> DOT colour
 FAMILY_COLOR: dict[str, str] = {
     "syntax": "gray60",
@@ -193,8 +179,8 @@ def to_dot(g: CodeGraph, function: str | None = None) -> str:
         shape = "" if g.text[n] == "" else ", shape=ellipse"
         lines.append(f"  n{n} [label={_dot_string(label)}, tooltip={_dot_string(f'{line}:{col}')}{shape}];")
     for i in edges:
-        kind = g.edge_kind[i]
-        family = EDGE_FAMILY.get(kind, "other")
+        kind = EdgeKind(g.edge_kind[i])
+        family = kind.family
         color = FAMILY_COLOR.get(family, "black")
         attrs = f'color="{color}"' if family == "syntax" else f'label="{kind.name}", color="{color}"'
         if kind == EdgeKind.NEXT_TOKEN or kind == EdgeKind.NEXT_SIBLING:

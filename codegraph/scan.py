@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import functools
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -43,9 +42,12 @@ from codegraph.files import (
     display_path,
     find_git_root,
 )
-from codegraph.findings import FileError, Finding, ScanResult
+from codegraph.filters import FindingFilter, on_changed_lines
+from codegraph.findings import ErrorKind, FileError, Finding, ScanResult
+from codegraph.models.checkpoint import checkpoint_identity
+from codegraph.models.loader import predictor_factory
 from codegraph.pipeline import Analyzer, FileAnalysis
-from codegraph.report import ReportMeta, read_lines
+from codegraph.report import FORMATS, ReportMeta, read_lines, render
 from codegraph.syntax import SourceError, decode_source, utf8_source
 
 if TYPE_CHECKING:
@@ -96,6 +98,9 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--select", metavar="CODES", help="rule codes or prefixes to enable, comma-separated")
     parser.add_argument(
+        "--extend-select", metavar="CODES", help="rule codes or prefixes to enable as well, comma-separated"
+    )
+    parser.add_argument(
         "--ignore", metavar="CODES", help="rule codes or prefixes to disable, comma-separated"
     )
     parser.add_argument(
@@ -123,9 +128,6 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="print tracebacks of internal errors")
 
 
-#: report formats; "full" is "text" (the frame per finding), "concise" one line per finding
-FORMATS = ("text", "full", "concise", "json", "sarif", "github")
-
 EPILOG = f"""\
 Configuration: the nearest .codegraph.toml, codegraph.toml (top-level keys) or pyproject.toml
 ([tool.codegraph]) at or above the first PATH, or --config FILE; flags override it.
@@ -152,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         "--output-format",
         dest="format",
-        choices=FORMATS,
+        choices=list(FORMATS),
         default="text",
         help="report format: text (= full: a code frame per finding), concise (one line per finding), "
         "json, sarif, github (default: text)",
@@ -195,6 +197,10 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     if settings.model and settings.source and not Path(settings.model).is_absolute():
         # a checkpoint named in a configuration file is relative to it; one given as a flag, to the cwd
         settings = replace(settings, model=str(Path(settings.source).parent / settings.model))
+    if args.extend_select is not None:
+        settings = replace(
+            settings, select=settings.select | parse_codes(args.extend_select, "--extend-select")
+        )
     return settings.merged(
         min_confidence=args.min_confidence,
         select=parse_codes(args.select, "--select") if args.select is not None else None,
@@ -223,11 +229,6 @@ def _new_project(root: Path) -> Project:
     return Project(root)
 
 
-def internal_error(path: str, exc: BaseException) -> FileError:
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return FileError(path, f"internal error: {detail}")
-
-
 def analyze_batch(
     analyzer: Analyzer, project: Project | None, items: Sequence[tuple[str, bytes]], debug: bool = False
 ) -> list[FileAnalysis]:
@@ -249,7 +250,7 @@ def analyze_batch(
         except Exception as exc:  # reported as this file's error (exit status 2), the scan goes on
             if debug:
                 traceback.print_exc()
-            out.append(FileAnalysis(path, errors=[internal_error(path, exc)]))
+            out.append(FileAnalysis(path, errors=[FileError.internal(path, exc)]))
     return out
 
 
@@ -257,39 +258,7 @@ class ModelUnavailable(CommandError):
     """The checkpoint cannot be loaded (in this process or a worker); the message is for the user."""
 
 
-def checkpoint_identity(model: str | None) -> dict[str, str] | None:
-    """``{"name", "sha256"}`` of a checkpoint from its JSON sidecar, read without importing torch.
-
-    A warm-cache scan needs the model's identity (for cache keys and reports) but not
-    the model: reading the sidecar (``NAME.json`` beside ``NAME.safetensors``, see
-    codegraph.models.predict) keeps such runs free of the torch import. The weights'
-    sha256 is verified against this value whenever the model is actually loaded.
-    None when there is no readable sidecar (then the model is loaded to find out).
-    """
-    if model is None:
-        spec = importlib.util.find_spec("codegraph.models")
-        locations = list(spec.submodule_search_locations or []) if spec is not None else []
-        if not locations:
-            return None
-        base = Path(locations[0]) / "weights" / "detector"
-    else:
-        p = Path(model)
-        base = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
-    sidecar, weights = base.with_name(base.name + ".json"), base.with_name(base.name + ".safetensors")
-    try:
-        info = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(info, dict) or not weights.is_file():
-        return None
-    name, recorded = info.get("name"), info.get("weights")
-    sha = recorded.get("sha256") if isinstance(recorded, dict) else None
-    if info.get("format") != "codegraph-checkpoint" or not isinstance(name, str) or not isinstance(sha, str):
-        return None
-    return {"name": name, "sha256": sha}
-
-
-def load_predictor(analyzer: Analyzer) -> None:
+def ensure_model(analyzer: Analyzer) -> None:
     """Load the analyzer's model now; a checkpoint that cannot be used raises ModelUnavailable."""
     from codegraph.models.predict import ModelError
 
@@ -307,9 +276,9 @@ def _init_worker(settings: Settings, root: Path, debug: bool, threads: int) -> N
     # share the cores between workers: BLAS reads these when it loads, torch is told below
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
-    analyzer = Analyzer(settings)
+    analyzer = Analyzer(settings, predictor_factory=predictor_factory())
     try:
-        load_predictor(analyzer)
+        ensure_model(analyzer)
     except ModelUnavailable as exc:  # re-raised by every task: the parent reports it once
         _WORKER["error"] = str(exc)
         return
@@ -348,13 +317,15 @@ Advance = Callable[[int], None]
 
 @dataclass
 class Engine:
-    """Files in, raw per-file analyses out (every function's best finding, confidence >= 0).
+    """Files in, per-file analyses out, filtered by :mod:`codegraph.filters` (``--diff`` aside).
 
-    Cached files are answered without the model; the model is loaded only when some
-    file must be analysed, in this process or once per worker process.
+    The cache holds the unfiltered analyses (every function's best finding at any
+    confidence), so a new threshold or a new ``# noqa`` needs no model. Cached files are
+    answered without the model; the model is loaded only when some file must be
+    analysed, in this process or once per worker process.
     """
 
-    settings: Settings  # as configured; the threshold is applied by the caller
+    settings: Settings
     root: Path
     use_cache: bool = True
     cache_dir: Path | None = None
@@ -369,12 +340,12 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.cache = Cache(self.root, enabled=self.use_cache, directory=self.cache_dir)
-        self.raw_settings = replace(self.settings, min_confidence=0.0)
         self._injected = self.analyzer is not None
         if self.analyzer is None:
-            self.analyzer = Analyzer(self.raw_settings)
+            self.analyzer = Analyzer(self.settings, predictor_factory=predictor_factory())
         else:  # an injected analyzer keeps its predictor and takes this run's settings
-            self.analyzer.settings = self.raw_settings
+            self.analyzer.settings = self.settings
+        self.filter = FindingFilter.from_settings(self.settings)
         self._identity: dict[str, str] | None = None
 
     def model_info(self) -> dict[str, str]:
@@ -384,7 +355,7 @@ class Engine:
             self._identity = None if self._injected else checkpoint_identity(self.settings.model)
             if self._identity is None:
                 if not self._injected:
-                    load_predictor(self.analyzer)
+                    ensure_model(self.analyzer)
                 self._identity = self.analyzer.model_info()
         return self._identity
 
@@ -397,19 +368,21 @@ class Engine:
         sources = sources or {}
         self.sources.update(sources)
         model_sha = self.model_info()["sha256"]
-        skey = settings_key(self.raw_settings)
+        skey = settings_key(self.settings)
         hasher = ContextHasher(self.root)
         results: dict[Path, FileAnalysis] = {}
+        texts: dict[Path, str] = {}
         todo: list[tuple[Path, bytes, str]] = []
         for f in files:
             try:
                 source = sources[f] if f in sources else f.read_bytes()
             except OSError as exc:
-                error = FileError(str(f), f"cannot read: {exc.strerror or exc}")
+                error = FileError(str(f), f"cannot read: {exc.strerror or exc}", ErrorKind.UNREADABLE)
                 results[f] = FileAnalysis(str(f), errors=[error])
                 advance(1)
                 continue
             self.source_hashes[f.resolve()] = sha256_bytes(source)
+            texts[f] = "\n".join(source_lines(source))
             key = ""
             if self.cache.enabled:
                 key = cache_key(source, hasher.context_hash(f, source), model_sha, skey)
@@ -421,15 +394,18 @@ class Engine:
             try:
                 text = utf8_source(source)  # a PEP 263 declaration: analysed as the UTF-8 of its text
             except SourceError as exc:
-                results[f] = FileAnalysis(str(f), errors=[FileError(str(f), str(exc))])
+                results[f] = FileAnalysis(str(f), errors=[FileError(str(f), str(exc), ErrorKind.NOT_SOURCE)])
                 advance(1)
                 continue
             todo.append((f, text, key))
         for (f, _, key), analysis in zip(todo, self._analyze_todo(todo, advance), strict=True):
             results[f] = analysis
-            if key and not any(e.message.startswith("internal error:") for e in analysis.errors):
+            if key and not any(e.kind.is_internal for e in analysis.errors):
                 self.cache.put(key, analysis)
-        return [results[f] for f in files]
+        return [self._filtered(results[f], texts.get(f, "")) for f in files]
+
+    def _filtered(self, analysis: FileAnalysis, text: str) -> FileAnalysis:
+        return replace(analysis, findings=self.filter.apply(analysis.findings, text))
 
     def _analyze_todo(self, todo: list[tuple[Path, bytes, str]], advance: Advance) -> list[FileAnalysis]:
         assert self.analyzer is not None
@@ -440,7 +416,7 @@ class Engine:
         self.jobs_used = 1 if self._injected else jobs
         if self.jobs_used == 1:
             if not self._injected:
-                load_predictor(self.analyzer)
+                ensure_model(self.analyzer)
             project = _new_project(self.root)
             out: list[FileAnalysis] = []
             for batch in _batches(items, BATCH_FILES):
@@ -456,7 +432,7 @@ class Engine:
             mp_context=ctx,
             initializer=_init_worker,
             initargs=(
-                self.raw_settings,
+                self.settings,
                 self.root,
                 self.debug,
                 max(1, (os.cpu_count() or 1) // self.jobs_used),
@@ -498,34 +474,20 @@ def for_display(analysis: FileAnalysis, cwd: Path) -> FileAnalysis:
     )
 
 
-def on_changed_lines(finding: Finding, changed: ChangedLines, absolute: Path) -> bool:
-    if absolute not in changed:
-        return False
-    lines = changed[absolute]
-    return lines is None or any(
-        n in lines for n in range(finding.line, max(finding.end_line, finding.line) + 1)
-    )
-
-
 def collect_result(
     analyses: Sequence[FileAnalysis],
     files: Sequence[Path],
-    settings: Settings,
     changed: ChangedLines | None,
     cwd: Path,
 ) -> ScanResult:
-    """Threshold, enabled rules and --diff applied; paths for display; sorted."""
+    """The filtered analyses with --diff applied and paths for display, sorted."""
     result = ScanResult()
-    enabled = settings.enabled_rules()
     for absolute, raw in zip(files, analyses, strict=True):
         real = absolute.resolve()
         shown = for_display(raw, cwd)
         for f in shown.findings:
-            if f.confidence < settings.min_confidence or f.rule not in enabled:
-                continue
-            if changed is not None and not on_changed_lines(f, changed, real):
-                continue
-            result.findings.append(f)
+            if changed is None or on_changed_lines(f, changed, real):
+                result.findings.append(f)
         result.errors += shown.errors
         result.stats.functions += raw.functions
         result.stats.lines += raw.lines
@@ -555,26 +517,6 @@ def progress_bar(enabled: bool, total: int) -> Iterator[Advance]:
     task = progress.add_task("scan", total=total)
     with progress:
         yield lambda n: progress.advance(task, n)
-
-
-def render(fmt: str, result: ScanResult, meta: ReportMeta, color: bool, quiet: bool = False) -> str:
-    """The report in ``fmt``; each format module is imported only when used. ``quiet``: the text
-    formats leave out the summary line."""
-    if fmt == "json":
-        from codegraph.report import json_report
-
-        return json_report.render(result, meta)
-    if fmt == "sarif":
-        from codegraph.report import sarif
-
-        return sarif.render(result, meta)
-    if fmt == "github":
-        from codegraph.report import github
-
-        return github.render(result, meta)
-    from codegraph.report import text
-
-    return text.render(result, meta, color=color, concise=fmt == "concise", summary_line=not quiet)
 
 
 def _use_color(stream: Any) -> bool:
@@ -658,7 +600,7 @@ def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> tuple[Sca
     engine.model_info()  # the checkpoint's identity (or a load error) before the progress bar starts
     with progress_bar(show_progress, len(sel.files)) as advance:
         analyses = engine.analyze(sel.files, advance, sel.sources)
-    result = collect_result(analyses, sel.files, settings, sel.changed, Path.cwd())
+    result = collect_result(analyses, sel.files, sel.changed, Path.cwd())
     result.errors = sel.walk_errors + result.errors
     result.stats.seconds = time.perf_counter() - start
     if engine.cache.warning and not getattr(args, "quiet", False):
@@ -712,8 +654,9 @@ def _scan(args: argparse.Namespace, analyzer: Analyzer | None) -> int:
     if args.statistics:
         text = statistics(result, args.format == "json")
     else:
-        color = False if args.output else _use_color(sys.stdout)
-        text = render(args.format, result, meta, color=color, quiet=args.quiet)
+        meta.color = False if args.output else _use_color(sys.stdout)
+        meta.summary_line = not args.quiet
+        text = render(args.format, result, meta)
     if args.output:
         try:
             args.output.write_text(text, encoding="utf-8")
@@ -730,7 +673,7 @@ def _scan(args: argparse.Namespace, analyzer: Analyzer | None) -> int:
 
 
 def internal_errors(result: ScanResult) -> bool:
-    return any(e.message.startswith("internal error:") for e in result.errors)
+    return any(e.kind.is_internal for e in result.errors)
 
 
 def source_lines(source: bytes) -> list[str]:

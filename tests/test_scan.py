@@ -306,3 +306,21 @@ def test_internal_error_in_one_file_is_isolated(tree: Path, capsys, monkeypatch)
     assert rc == 2
     assert {"path": "pkg/util.py", "message": "internal error: RuntimeError: boom"} in data["errors"]
     assert any(f["path"] == "pkg/geometry.py" for f in data["findings"])
+
+
+def test_per_file_ignores_extend_select_and_file_noqa(tree: Path, capsys) -> None:
+    _, data = scan_json(["pkg"], capsys)
+    before = {(f["path"], f["rule"]) for f in data["findings"]}
+    assert ("pkg/geometry.py", "CG001") in before and ("pkg/util.py", "CG001") in before
+    (tree / "pyproject.toml").write_text(
+        '[tool.codegraph]\nselect = ["CG002"]\nextend-select = ["CG001"]\n'
+        '[tool.codegraph.per-file-ignores]\n"pkg/geo*.py" = ["CG001"]\n'
+    )
+    _, data = scan_json(["pkg"], capsys)
+    after = {(f["path"], f["rule"]) for f in data["findings"]}
+    assert ("pkg/geometry.py", "CG001") not in after and ("pkg/util.py", "CG001") in after
+    util = tree / "pkg" / "util.py"
+    util.write_text("# codegraph: noqa\n" + util.read_text())
+    _, data = scan_json(["pkg"], capsys)
+    assert not any(f["path"] == "pkg/util.py" for f in data["findings"])
+    assert data["stats"]["files"] == 4 and data["stats"]["functions"] > 0

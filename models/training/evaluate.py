@@ -48,8 +48,8 @@ from torch_geometric.data import Data
 
 from codegraph.command import CommandError, command
 from codegraph.config import DEFAULT_MIN_CONFIDENCE
-from codegraph.models.detector import BugModel
 from codegraph.models.layers.bug_heads import BugLogits
+from codegraph.models.model import BugModel
 from codegraph.models.tensorize import RULES, UNK_ID, UnitData, Vocabulary, collate, load_shard, save_shard
 from codegraph.models.training.calibrate import expected_calibration_error, fit_no_bug_bias, merge_logits
 from codegraph.schema import EdgeKind
@@ -645,7 +645,7 @@ def _parser() -> argparse.ArgumentParser:
 
 @command("codegraph train eval")
 def main(argv: Sequence[str]) -> int:
-    from codegraph.models.detector import feature_transform
+    from codegraph.models.model import feature_transform
     from codegraph.models.predict import ModelError, load_checkpoint
 
     args = _parser().parse_args(argv)

@@ -36,11 +36,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from codegraph.command import CommandError, command
 from codegraph.config import Settings
-from codegraph.graph import build_file_graph
+from codegraph.models.loader import predictor_factory
 from codegraph.models.predict import best_pair
 from codegraph.models.training.corpus import SPLITS, corpus_entries
 from codegraph.pipeline import Analyzer
-from codegraph.syntax import SourceError
 
 
 class ThresholdError(CommandError, ValueError):
@@ -186,12 +185,11 @@ def flag_rates(analyzer: Analyzer, items: Sequence[tuple[str, bytes]]) -> tuple[
     groups: list[str] = []
     count = 0
     for path, source in items:
-        try:
-            graph = build_file_graph(source, path)
-        except SourceError:
+        prepared = analyzer.prepare(path, source)
+        if prepared.graph is None:
             continue
-        units = analyzer.units(graph, None)
-        count += len(graph.functions)
+        units = analyzer.units(prepared)
+        count += len(prepared.graph.functions)
         for pred in analyzer.predictor.predict(units) if units else []:
             best = best_pair(pred.loc_probs, pred.rep_probs)
             confidences.append(best[2] if best else 0.0)
@@ -268,7 +266,8 @@ def main(argv: Sequence[str]) -> int:
     console = Console(stderr=True)
     try:
         if args.command == "flags":
-            analyzer = Analyzer(Settings(model=args.checkpoint) if args.checkpoint else Settings())
+            settings = Settings(model=args.checkpoint) if args.checkpoint else Settings()
+            analyzer = Analyzer(settings, predictor_factory=predictor_factory())
             payload = corpus_flags(args.corpus, args.split, analyzer, console)
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(payload) + "\n", encoding="utf-8")

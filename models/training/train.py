@@ -59,8 +59,9 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from codegraph.command import CommandError, command
-from codegraph.models.detector import BugModel, ModelConfig, build_model, count_parameters, feature_transform
+from codegraph.models.detector import build_model
 from codegraph.models.layers.bug_heads import bug_loss
+from codegraph.models.model import BugModel, ModelConfig, count_parameters, feature_transform
 from codegraph.models.predict import save_checkpoint
 from codegraph.models.tensorize import UnitData, Vocabulary, collate, compact
 from codegraph.models.training.calibrate import expected_calibration_error, fit_temperatures, merge_logits

@@ -73,8 +73,9 @@ def test_flags_scores_every_function_of_the_split(tmp_path: Path, tiny_model: Pa
     analyzer = Analyzer(Settings(model=str(tiny_model)))
     expected, functions = [], 0
     for relpath in ("geom/core.py", "geom/broken.py", "util/io.py"):  # not the train split's file
-        graph = build_file_graph((tmp_path / "corpus" / "files" / relpath).read_bytes(), relpath)
-        expected += [relpath.split("/")[0]] * len(analyzer.units(graph, None))
+        source = (tmp_path / "corpus" / "files" / relpath).read_bytes()
+        graph = build_file_graph(source, relpath)
+        expected += [relpath.split("/")[0]] * len(analyzer.units(analyzer.prepare(relpath, source)))
         functions += len(graph.functions)
     assert pop["group"] == expected and len(pop["confidence"]) == len(expected) >= 3
     assert pop["functions"] == functions and all(0.0 <= c <= 1.0 for c in pop["confidence"])

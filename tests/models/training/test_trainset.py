@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from codegraph.models.detector import ModelConfig, feature_transform
+from codegraph.models.model import ModelConfig, feature_transform
 from codegraph.models.training import train, trainset
 from codegraph.models.training.trainset import TrainSet, epoch_batches
 

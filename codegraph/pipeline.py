@@ -134,7 +134,7 @@ class Analyzer:
         if prepared.graph is None:
             return []
         from codegraph.context import ContextBuilder
-        from codegraph.scopes import scopes_of
+        from codegraph.scope_analysis import scopes_of
 
         # only the wanted functions' units are built (the language server re-analyses a few at a
         # time); scopes_of reuses the scope analysis the edge builders already made of this graph

@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from codegraph.edges.calls import FileSymbols, ImportRecord, Resolver, file_symbols
+from codegraph.edges.call_symbols import FileSymbols, ImportRecord, file_symbols
+from codegraph.edges.calls import Resolver
 from codegraph.files import python_files
 from codegraph.graph import build_file_graph
 from codegraph.schema import CodeGraph, EdgeKind

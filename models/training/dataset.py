@@ -249,7 +249,7 @@ def file_samples(
     """
     from codegraph.context import ContextBuilder
     from codegraph.models.training.rewrites import Rewrite, choose_rewrite, inject_many, only_reads
-    from codegraph.scopes import scopes_of
+    from codegraph.scope_analysis import scopes_of
 
     out = FileSamples()
     g = project.graph(path)

@@ -65,16 +65,13 @@ from codegraph.models.model import BugModel, ModelConfig, count_parameters, feat
 from codegraph.models.predict import save_checkpoint
 from codegraph.models.tensorize import UnitData, Vocabulary, collate, compact
 from codegraph.models.training.calibrate import expected_calibration_error, fit_temperatures, merge_logits
-from codegraph.models.training.evaluate import (
-    Outcomes,
+from codegraph.models.training.metrics import Outcomes, outcomes, run_model, summary
+from codegraph.models.training.shards import (
     cached_shard_path,
     dataset_vocabulary,
     load_transformed_shard,
     node_budget_batches,
-    outcomes,
-    run_model,
     shard_files,
-    summary,
 )
 from codegraph.models.training.trainset import TrainSet
 

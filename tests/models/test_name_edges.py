@@ -20,7 +20,7 @@ from codegraph.models.tensorize import (
     collate,
     tensorize,
 )
-from codegraph.scopes import analyze_scopes
+from codegraph.scope_analysis import analyze_scopes
 from codegraph.units import AnalysisUnit
 
 CALLEE = """

@@ -71,12 +71,57 @@ def _bucket_masks(values: Tensor, buckets: Sequence[tuple[int, int, str]]) -> li
 def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
     """The EVAL.md report: one column per model (first the detector, then the baseline)."""
     names = list(results)
+    lines = _overall(results, info)
+    if len(names) == 2:
+        lines += _paired(results)
     first = results[names[0]]
+    rule_names = _rule_names()
+    bug = first.is_bug
+    sections: list[tuple[str, list[tuple[str, Tensor]], str]] = [
+        (
+            "Per rule (buggy units)",
+            [
+                (f"{code} {rule_names.get(code, '')}".strip(), bug & (first.rule == i))
+                for i, code in enumerate(RULES)
+            ],
+            "rule",
+        ),
+        (
+            "By distance in graph hops (buggy units)",
+            [(label, bug & m) for label, m in _bucket_masks(first.hops, HOPS_BUCKETS)],
+            "hops",
+        ),
+        (
+            "By distance in lines (buggy units)",
+            [(label, bug & m) for label, m in _bucket_masks(first.lines, LINES_BUCKETS)],
+            "lines",
+        ),
+    ]
+    if bool((first.swap_evidence >= 0).any()):
+        sections.append((
+            "Swapped arguments (CG002) by what the graph shows of the callee",
+            [(label, first.swap_evidence == value) for value, label in SWAP_LABELS.items()],
+            "evidence",
+        ))  # fmt: skip
+    if bool((first.assign_direction >= 0).any()):
+        sections.append((
+            "Assignment operators (CG008) by the direction of the injected bug",
+            [(label, first.assign_direction == value) for value, label in ASSIGN_LABELS.items()],
+            "bug",
+        ))  # fmt: skip
+    for title, groups, what in sections:
+        lines += _breakdown(results, title, groups, what)
+    lines += _thresholds(results)
+    return "\n".join(lines) + "\n"
+
+
+def _overall(results: dict[str, Outcomes], info: dict[str, Any]) -> list[str]:
+    names = list(results)
     lines = [f"# Evaluation on the `{info.get('split', 'test')}` split", ""]
     for key in ("dataset", "models", "date", "no-bug bias"):
         if key in info:
             lines.append(f"- {key}: {info[key]}")
-    s0 = summary(first)
+    s0 = summary(results[names[0]])
     lines += [
         f"- units: {int(s0['units'])} ({int(s0['buggy'])} with an injected bug, {int(s0['clean'])} clean)",
         "",
@@ -98,78 +143,59 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(_pct(sums[n][key]) for n in names) + " |")
     ece = [expected_calibration_error(o.confidence.tolist(), o.top_ok.tolist()) for o in results.values()]
     lines.append("| calibration error (confidence ECE) | " + " | ".join(f"{e:.3f}" for e in ece) + " |")
+    return lines
+
+
+def _paired(results: dict[str, Outcomes]) -> list[str]:
+    """The paired differences of two models evaluated on the same units."""
+    (na, a), (nb, b) = results.items()
+    same = len(a) == len(b) and all(torch.equal(getattr(a, k), getattr(b, k)) for k in ALIGNED)
+    if not same:
+        raise ValueError("the two models were evaluated on different units")
+    clean = ~a.is_bug
+    return [
+        "",
+        f"Paired differences, {na} minus {nb}, in percentage points over the same",
+        "units, with 95% bootstrap intervals (units resampled; * where the interval excludes 0):",
+        "",
+        f"- no-bug accuracy: {_pts(paired_difference(a.said_no_bug[clean], b.said_no_bug[clean]))}",
+        f"- joint accuracy: {_pts(paired_difference(a.joint_ok[a.is_bug], b.joint_ok[a.is_bug]))}",
+        f"- overall accuracy: {_pts(paired_difference(a.joint_ok, b.joint_ok))}",
+    ]
+
+
+def _breakdown(
+    results: dict[str, Outcomes], title: str, groups: list[tuple[str, Tensor]], what: str
+) -> list[str]:
+    """One table: localisation, repair and joint accuracy per group of units, per model."""
+    names = list(results)
     paired = len(names) == 2
+    lines = ["", f"## {title}", ""]
+    head = f"| {what} | units | " + " | ".join(
+        f"{metric} {n}" for metric in ("localisation", "repair", "joint") for n in names
+    )
     if paired:
-        a, b = results[names[0]], results[names[1]]
-        same = len(a) == len(b) and all(torch.equal(getattr(a, k), getattr(b, k)) for k in ALIGNED)
-        if not same:
-            raise ValueError("the two models were evaluated on different units")
-        clean = ~a.is_bug
-        lines += [
-            "",
-            f"Paired differences, {names[0]} minus {names[1]}, in percentage points over the same",
-            "units, with 95% bootstrap intervals (units resampled; * where the interval excludes 0):",
-            "",
-            f"- no-bug accuracy: {_pts(paired_difference(a.said_no_bug[clean], b.said_no_bug[clean]))}",
-            f"- joint accuracy: {_pts(paired_difference(a.joint_ok[a.is_bug], b.joint_ok[a.is_bug]))}",
-            f"- overall accuracy: {_pts(paired_difference(a.joint_ok, b.joint_ok))}",
-        ]
-
-    def breakdown(title: str, groups: list[tuple[str, Tensor]], what: str) -> None:
-        lines.extend(["", f"## {title}", ""])
-        head = f"| {what} | units | " + " | ".join(
-            f"{metric} {n}" for metric in ("localisation", "repair", "joint") for n in names
-        )
+        head += f" | joint {names[0]} − {names[1]} (95% CI)"
+    lines.append(head + " |")
+    lines.append("|---|---:|" + "---:|" * (3 * len(names) + int(paired)))
+    for label, mask in groups:
+        count = int(mask.sum())
+        if not count:
+            continue
+        cells = []
+        for metric in ("localisation", "repair", "joint"):
+            for n in names:
+                cells.append(_pct(summary(results[n].select(mask))[metric]))
         if paired:
-            head += f" | joint {names[0]} − {names[1]} (95% CI)"
-        lines.append(head + " |")
-        lines.append("|---|---:|" + "---:|" * (3 * len(names) + int(paired)))
-        for label, mask in groups:
-            count = int(mask.sum())
-            if not count:
-                continue
-            cells = []
-            for metric in ("localisation", "repair", "joint"):
-                for n in names:
-                    cells.append(_pct(summary(results[n].select(mask))[metric]))
-            if paired:
-                cells.append(_pts(paired_difference(a.joint_ok[mask], b.joint_ok[mask])))
-            lines.append(f"| {label} | {count} | " + " | ".join(cells) + " |")
+            a, b = results[names[0]], results[names[1]]
+            cells.append(_pts(paired_difference(a.joint_ok[mask], b.joint_ok[mask])))
+        lines.append(f"| {label} | {count} | " + " | ".join(cells) + " |")
+    return lines
 
-    rule_names = _rule_names()
-    bug = first.is_bug
-    breakdown(
-        "Per rule (buggy units)",
-        [
-            (f"{code} {rule_names.get(code, '')}".strip(), bug & (first.rule == i))
-            for i, code in enumerate(RULES)
-        ],
-        "rule",
-    )
-    breakdown(
-        "By distance in graph hops (buggy units)",
-        [(label, bug & m) for label, m in _bucket_masks(first.hops, HOPS_BUCKETS)],
-        "hops",
-    )
-    breakdown(
-        "By distance in lines (buggy units)",
-        [(label, bug & m) for label, m in _bucket_masks(first.lines, LINES_BUCKETS)],
-        "lines",
-    )
-    if bool((first.swap_evidence >= 0).any()):
-        breakdown(
-            "Swapped arguments (CG002) by what the graph shows of the callee",
-            [(label, first.swap_evidence == value) for value, label in SWAP_LABELS.items()],
-            "evidence",
-        )
-    if bool((first.assign_direction >= 0).any()):
-        breakdown(
-            "Assignment operators (CG008) by the direction of the injected bug",
-            [(label, first.assign_direction == value) for value, label in ASSIGN_LABELS.items()],
-            "bug",
-        )
 
-    lines += [
+def _thresholds(results: dict[str, Outcomes]) -> list[str]:
+    names = list(results)
+    lines = [
         "",
         "## Precision and recall over confidence thresholds",
         "",
@@ -191,4 +217,4 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
             cells += [_pct(row["precision"]), _pct(row["recall"]), str(int(row["flagged"]))]
             cells.append(_pct(row["clean_flagged"], 2))
         lines.append(f"| {t:g} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines

@@ -91,78 +91,22 @@ def _parser() -> argparse.ArgumentParser:
 
 @command("codegraph train eval")
 def main(argv: Sequence[str]) -> int:
-    from codegraph.models.model import feature_transform
-    from codegraph.models.predict import ModelError, load_checkpoint
-
     args = _parser().parse_args(argv)
     cfg: dict[str, Any] = {}
     if args.config:
         with open(args.config, "rb") as f:
             cfg = tomllib.load(f)
-    checkpoint = args.checkpoint
-    baseline = args.baseline
-    if checkpoint is None and cfg:
-        checkpoint = cfg.get("export", {}).get("path") or str(
-            Path(cfg.get("train", {}).get("out", "runs/default")) / "detector"
-        )
-        baseline = baseline or cfg.get("eval", {}).get("baseline")
-    if checkpoint is None:
-        raise CommandError("give --checkpoint (or --config)")
     if args.fit_no_bug_bias and args.no_bug_bias:
         raise CommandError("give --no-bug-bias or --fit-no-bug-bias, not both")
-    out = args.out or (cfg.get("eval", {}).get("out") if cfg else None)
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        models = {"detector": load_checkpoint(checkpoint)}
-        if baseline:
-            models["baseline"] = load_checkpoint(baseline)
-    except ModelError as exc:
-        raise CommandError(str(exc)) from None
+    models = _load_models(args, cfg)
     default_dir = cfg.get("data", {}).get("dir") or models["detector"][3].get("data_dir")
     data_dirs: list[str] = args.data or ([default_dir] if default_dir else [])
     if not data_dirs:
         raise CommandError("no dataset directory (give --data)")
-    results: dict[str, Outcomes] = {}
-    described = []
     try:
-        for data_dir in data_dirs:
-            fingerprint = dataset_vocabulary(data_dir).fingerprint()
-            for label, (_, vocab, _, _) in models.items():
-                if vocab.fingerprint() != fingerprint:
-                    raise CommandError(
-                        f"the {label} checkpoint's vocabulary differs from {data_dir}/vocab.json"
-                    )
-        fitted = []
-        for label, (model, vocab, config, meta) in models.items():
-            start = time.perf_counter()
-            temp = meta.get("temperature", {})
-            t_loc, t_rep = temp.get("location", 1.0), temp.get("repair", 1.0)
-            bias = args.no_bug_bias
-            if args.fit_no_bug_bias:
-                valid = load_split(data_dirs[0], "valid", feature_transform(config))
-                _, raw = run_model(model, valid, t_loc=1.0, t_rep=t_rep, keep_logits=True)
-                del valid
-                bias, t_loc = fit_no_bug_bias(*merge_logits(raw)[:2])
-                fitted.append(f"{label} {bias:+.3f} (T_location {t_loc:.3f})")
-            parts = []
-            left = args.max_units
-            for data_dir in data_dirs:  # one build in memory at a time
-                if left is not None and left <= 0:
-                    break
-                data = load_split(data_dir, args.split, feature_transform(config), limit=left)
-                left = None if left is None else left - len(data)
-                part, _ = run_model(
-                    model, data, t_loc=t_loc, t_rep=t_rep, no_bug_bias=bias, assign_ids=assignment_ids(vocab)
-                )
-                parts.append(part)
-                del data
-            results[label] = Outcomes.cat(parts)
-            seconds = time.perf_counter() - start
-            described.append(
-                f"{label} = `{meta.get('name')}` ({config.kind}, {meta.get('steps_trained', '?')} training "
-                f"steps, sha256 {str(meta.get('sha256'))[:12]}, evaluated in {seconds:.0f} s)"
-            )
+        results, described, fitted = _evaluate(args, models, data_dirs)
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     info = {
@@ -178,6 +122,77 @@ def main(argv: Sequence[str]) -> int:
         )
     elif args.no_bug_bias:
         info["no-bug bias"] = f"{args.no_bug_bias:+g} on every no-bug logit (not the scanner's decision rule)"
+    _write(results, info, args.out or (cfg.get("eval", {}).get("out") if cfg else None), args.json)
+    return 0
+
+
+def _load_models(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
+    """label -> (model, vocabulary, config, metadata) of the checkpoints to evaluate."""
+    from codegraph.models.predict import ModelError, load_checkpoint
+
+    checkpoint, baseline = args.checkpoint, args.baseline
+    if checkpoint is None and cfg:
+        checkpoint = cfg.get("export", {}).get("path") or str(
+            Path(cfg.get("train", {}).get("out", "runs/default")) / "detector"
+        )
+        baseline = baseline or cfg.get("eval", {}).get("baseline")
+    if checkpoint is None:
+        raise CommandError("give --checkpoint (or --config)")
+    try:
+        models = {"detector": load_checkpoint(checkpoint)}
+        if baseline:
+            models["baseline"] = load_checkpoint(baseline)
+    except ModelError as exc:
+        raise CommandError(str(exc)) from None
+    return models
+
+
+def _evaluate(
+    args: argparse.Namespace, models: dict[str, Any], data_dirs: list[str]
+) -> tuple[dict[str, Outcomes], list[str], list[str]]:
+    """Each model's outcomes on the split of every build, its description, and fitted biases."""
+    from codegraph.models.model import feature_transform
+
+    for data_dir in data_dirs:
+        fingerprint = dataset_vocabulary(data_dir).fingerprint()
+        for label, (_, vocab, _, _) in models.items():
+            if vocab.fingerprint() != fingerprint:
+                raise CommandError(f"the {label} checkpoint's vocabulary differs from {data_dir}/vocab.json")
+    results: dict[str, Outcomes] = {}
+    described, fitted = [], []
+    for label, (model, vocab, config, meta) in models.items():
+        start = time.perf_counter()
+        temp = meta.get("temperature", {})
+        t_loc, t_rep = temp.get("location", 1.0), temp.get("repair", 1.0)
+        bias = args.no_bug_bias
+        if args.fit_no_bug_bias:
+            valid = load_split(data_dirs[0], "valid", feature_transform(config))
+            _, raw = run_model(model, valid, t_loc=1.0, t_rep=t_rep, keep_logits=True)
+            del valid
+            bias, t_loc = fit_no_bug_bias(*merge_logits(raw)[:2])
+            fitted.append(f"{label} {bias:+.3f} (T_location {t_loc:.3f})")
+        parts = []
+        left = args.max_units
+        for data_dir in data_dirs:  # one build in memory at a time
+            if left is not None and left <= 0:
+                break
+            data = load_split(data_dir, args.split, feature_transform(config), limit=left)
+            left = None if left is None else left - len(data)
+            part, _ = run_model(
+                model, data, t_loc=t_loc, t_rep=t_rep, no_bug_bias=bias, assign_ids=assignment_ids(vocab)
+            )
+            parts.append(part)
+            del data
+        results[label] = Outcomes.cat(parts)
+        seconds = time.perf_counter() - start
+        described.append(
+            f"{label} = `{meta.get('name')}` ({config.kind}, {meta.get('steps_trained', '?')} training "
+            f"steps, sha256 {str(meta.get('sha256'))[:12]}, evaluated in {seconds:.0f} s)"
+        )
+    return results, described, fitted
+
+
+def _write(results: dict[str, Outcomes], info: dict[str, Any], out: str | None, json_out: str | None) -> None:
     report = render_markdown(results, info)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -185,13 +200,12 @@ def main(argv: Sequence[str]) -> int:
         print(f"wrote {out}")
     else:
         print(report)
-    if args.json:
+    if json_out:
         payload = {
             n: {"summary": summary(o), "thresholds": precision_recall(o), "curve": precision_recall(o, FINE)}
             for n, o in results.items()
         }
-        Path(args.json).write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    return 0
+        Path(json_out).write_text(json.dumps(payload, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

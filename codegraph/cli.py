@@ -60,6 +60,9 @@ def dispatch(prog: str, table: Table, args: list[str]) -> int:
         from codegraph.config import did_you_mean
 
         hint = did_you_mean(name, table)
+        for group, (sub, _) in table.items():
+            if isinstance(sub, dict) and name in sub:
+                hint = f" (did you mean `{prog} {group} {name}`?)"
         raise CommandError(f"unknown command {name!r}{hint}\n\n{usage(prog, table)}")
     target = table[name][0]
     if isinstance(target, dict):

@@ -21,9 +21,12 @@ def test_help_lists_the_user_commands_and_train_groups_the_bench(capsys) -> None
 
 
 def test_research_commands_live_under_train_only(capsys) -> None:  # type: ignore[no-untyped-def]
-    for name in ("corpus", "dataset", "eval", "realbugs", "threshold"):
+    for name in ("corpus", "dataset", "eval", "threshold"):
         assert cli.main([name]) == 2
-        assert f"codegraph: error: unknown command {name!r}" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert f"codegraph: error: unknown command {name!r} (did you mean `codegraph train {name}`?)" in err
+    assert cli.main(["realbugs"]) == 2
+    assert "codegraph: error: unknown command 'realbugs'" in capsys.readouterr().err
     assert cli.main(["train", "realbugs"]) == 2
     err = capsys.readouterr().err
     assert "codegraph: error: unknown command 'realbugs'" in err and "usage: codegraph train COMMAND" in err

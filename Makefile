@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: testsets train-baseline negatives realbugs threshold setup demo test lint bench docs train train-full clean
+.PHONY: testsets train-baseline threshold setup demo test lint bench docs train clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,12 +41,12 @@ docs: $(STAMP)
 
 # the shipped checkpoint's recipe (about 3 hours on 2 cores; every step resumes)
 train: $(STAMP)
-	$(BIN)/codegraph corpus build
-	$(BIN)/codegraph dataset build --out data/dataset-full --seed 0 --jobs 2
-	$(BIN)/codegraph dataset build --out data/dataset-seed1 --seed 1 --splits train --vocab data/dataset-full --jobs 2
-	$(BIN)/codegraph train --config models/training/shipped.toml --resume --export models/weights/detector
+	$(BIN)/codegraph train corpus build
+	$(BIN)/codegraph train dataset build --out data/dataset-full --seed 0 --jobs 2
+	$(BIN)/codegraph train dataset build --out data/dataset-seed1 --seed 1 --splits train --vocab data/dataset-full --jobs 2
+	$(BIN)/codegraph train run --config models/training/shipped.toml --resume --export models/weights/detector
 	$(MAKE) --no-print-directory testsets
-	$(BIN)/codegraph eval --checkpoint models/weights/detector \
+	$(BIN)/codegraph train eval --checkpoint models/weights/detector \
 		$(if $(wildcard runs/baseline/export/baseline.json),--baseline runs/baseline/export/baseline) \
 		$(EVALDATA) --split test --out models/weights/EVAL.md
 
@@ -57,7 +57,7 @@ TESTSEEDS := 1 2 3
 EVALDATA := --data data/dataset-full $(foreach k,$(TESTSEEDS),--data data/test-seed$(k))
 testsets: $(STAMP)
 	for k in $(TESTSEEDS); do \
-		$(BIN)/codegraph dataset build --out data/test-seed$$k --seed $$k --splits test \
+		$(BIN)/codegraph train dataset build --out data/test-seed$$k --seed $$k --splits test \
 			--vocab data/dataset-full --jobs 2 || exit 1; \
 	done
 
@@ -67,42 +67,18 @@ testsets: $(STAMP)
 # its budget (default: shipped.toml's steps, the detector's)
 STEPS ?=
 train-baseline: $(STAMP)
-	$(BIN)/codegraph train --config models/training/shipped.toml --resume --set model.kind=baseline \
+	$(BIN)/codegraph train run --config models/training/shipped.toml --resume --set model.kind=baseline \
 		$(if $(STEPS),--set optim.steps=$(STEPS)) --out runs/baseline --export runs/baseline/export/baseline
 
-# hard negatives: the clean training functions the shipped model flags, and a fine-tune with them
-negatives: $(STAMP)
-	$(BIN)/codegraph dataset build --out data/dataset-clean --seed 0 --no-bug-ratio 1 --splits train \
-		--vocab data/dataset-full --jobs 2
-	$(BIN)/codegraph dataset negatives --from data/dataset-clean --checkpoint models/weights/detector \
-		--min-confidence 0.3 --out data/negatives
-	$(BIN)/codegraph train --config models/training/negatives.toml --resume
-
-# real fixes from the held-out packages' release history, and the shipped model on them
-realbugs: $(STAMP)
-	$(BIN)/codegraph realbugs mine --out data/realbugs --releases 12
-	$(BIN)/codegraph realbugs eval --data data/realbugs --out models/weights/REALBUGS.md
-
-# the default threshold, chosen on the validation packages (injected bugs and their released
-# code) and checked on the held-out ones (after `make train`, `make testsets` and `make realbugs`)
+# the default threshold, chosen on the validation packages (their injected bugs and their
+# released code; after `make train`): writes runs/threshold/THRESHOLD.md
 THR := runs/threshold
 threshold: $(STAMP)
-	$(BIN)/codegraph eval --checkpoint models/weights/detector --data data/dataset-full --split valid \
+	$(BIN)/codegraph train eval --checkpoint models/weights/detector --data data/dataset-full --split valid \
 		--out $(THR)/EVAL-valid.md --json $(THR)/eval-valid.json
-	$(BIN)/codegraph threshold flags --split valid --json $(THR)/real-valid.json
-	$(BIN)/codegraph eval --checkpoint models/weights/detector --data data/dataset-full --data data/test-seed1 \
-		--data data/test-seed2 --data data/test-seed3 --split test --out $(THR)/EVAL-test.md --json $(THR)/eval-test.json
-	$(BIN)/codegraph realbugs eval --data data/realbugs --out $(THR)/REALBUGS.md --json $(THR)/real-test.json
-	$(BIN)/codegraph threshold choose --eval $(THR)/eval-valid.json --real $(THR)/real-valid.json \
-		--min-precision 0.95 --max-flag-rate 0.001 --test-eval $(THR)/eval-test.json \
-		--test-real $(THR)/real-test.json --compare-with 0.85 --out models/weights/THRESHOLD.md
-
-# the larger recipe: the whole corpus and 20,000 steps
-train-full: $(STAMP)
-	$(BIN)/codegraph corpus build
-	$(BIN)/codegraph dataset build --out data/dataset-full --seed 0 --jobs 2
-	$(BIN)/codegraph train --config models/training/default.toml --resume --set data.dir=data/dataset-full \
-		--export models/weights/detector
+	$(BIN)/codegraph train threshold flags --split valid --json $(THR)/real-valid.json
+	$(BIN)/codegraph train threshold choose --eval $(THR)/eval-valid.json --real $(THR)/real-valid.json \
+		--min-precision 0.95 --max-flag-rate 0.001 --out $(THR)/THRESHOLD.md
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -46,13 +46,13 @@ def synthetic_source(lines: int) -> str:
 def stages(source: bytes, path: str) -> tuple[float, float, int]:
     """Seconds to build the graph, seconds to build the units, and the number of units."""
     from codegraph.config import Settings
-    from codegraph.graph import build_file_graph
     from codegraph.pipeline import Analyzer
 
+    analyzer = Analyzer(Settings())
     start = time.perf_counter()
-    graph = build_file_graph(source, path)
+    prepared = analyzer.prepare(path, source)
     built = time.perf_counter()
-    units = Analyzer(Settings()).units(graph, None)
+    units = analyzer.units(prepared)
     return built - start, time.perf_counter() - built, len(units)
 
 

@@ -21,11 +21,11 @@ from rich.table import Table
 
 from codegraph.context import units_for_file
 from codegraph.graph import build_file_graph
-from codegraph.models.detector import feature_transform
 from codegraph.models.encodings import clear_spectrum_cache
+from codegraph.models.model import feature_transform
 from codegraph.models.predict import load_predictor
 from codegraph.models.tensorize import collate
-from codegraph.scopes import analyze_scopes
+from codegraph.scope_analysis import analyze_scopes
 
 #: mid-sized, ordinary stdlib modules
 FILES = [

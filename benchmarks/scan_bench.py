@@ -195,7 +195,8 @@ def random_checkpoint(dest: Path) -> Path:
 
     import torch
 
-    from codegraph.models.detector import ModelConfig, build_model
+    from codegraph.models.detector import build_model
+    from codegraph.models.model import ModelConfig
     from codegraph.models.predict import save_checkpoint
     from codegraph.models.tensorize import PAD, UNK, VIRTUAL, Vocabulary
 

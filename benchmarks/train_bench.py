@@ -1,6 +1,6 @@
-"""Training speed of `codegraph train` (units per second) for the shipped recipe and its variants.
+"""Training speed of `codegraph train run` (units per second) for the shipped recipe and its variants.
 
-Runs a few hundred steps of each variant on a built dataset (`codegraph dataset build`) and
+Runs a few hundred steps of each variant on a built dataset (`codegraph train dataset build`) and
 reads the speed from the run's own log, leaving out the first logged window (start-up).
 Peak memory is the GPU's allocator peak on CUDA, the process's resident peak on the CPU.
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegraph.cache import sha256_bytes
+from codegraph.filters import NOQA
 from codegraph.findings import Finding
-from codegraph.pipeline import NOQA
 from codegraph.syntax import SourceError, decode_source
 
 

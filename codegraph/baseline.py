@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from codegraph.command import CommandError
 from codegraph.findings import Finding
 
 BASELINE_VERSION = 1
@@ -35,7 +36,7 @@ _SPACE = re.compile(r"\s+")
 LineSource = Callable[[str], list[str]]
 
 
-class BaselineError(ValueError):
+class BaselineError(CommandError, ValueError):
     """A baseline file cannot be read; the message is one line for the user."""
 
 

@@ -47,13 +47,13 @@ from tree_sitter import Node, Query, QueryCursor
 
 from codegraph import __version__
 from codegraph.config import Settings
-from codegraph.findings import FileError, Finding, Fix, Related
+from codegraph.findings import ErrorKind, FileError, Finding, Fix, Related
 from codegraph.pipeline import FileAnalysis
 from codegraph.rules import RULES_BY_CODE
 from codegraph.syntax import SourceError, language, parse
 
 CACHE_DIR_NAME = ".codegraph_cache"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# codegraph result cache; see codegraph/cache.py\n"
 
 _IMPORTS = "(import_statement) @import (import_from_statement) @from"
@@ -66,7 +66,11 @@ def sha256_bytes(data: bytes) -> str:
 def settings_key(settings: Settings) -> str:
     """The settings that change raw results, as a stable string."""
     rules = ",".join(sorted(settings.enabled_rules()))
-    return f"format={CACHE_FORMAT};version={__version__};rules={rules};budget={settings.budget}"
+    per_file = ";".join(f"{glob}={','.join(sorted(codes))}" for glob, codes in settings.per_file_ignores)
+    return (
+        f"format={CACHE_FORMAT};version={__version__};rules={rules};budget={settings.budget}"
+        f";per-file-ignores={per_file}"
+    )
 
 
 # -- imports -> project files -------------------------------------------------------------------
@@ -350,7 +354,9 @@ def encode(analysis: FileAnalysis, root: Path) -> dict[str, Any]:
     return {
         "path": _rel(analysis.path, root),
         "findings": findings,
-        "errors": [{"path": _rel(e.path, root), "message": e.message} for e in analysis.errors],
+        "errors": [
+            {"path": _rel(e.path, root), "message": e.message, "kind": e.kind.value} for e in analysis.errors
+        ],
         "functions": analysis.functions,
         "lines": analysis.lines,
     }
@@ -362,7 +368,9 @@ def decode(data: Any, root: Path) -> FileAnalysis:
     path = _abs(_field(data, "path", str), root)
     findings = [_finding_from_json(d, root) for d in _field(data, "findings", list)]
     errors = [
-        FileError(_abs(_field(e, "path", str), root), _field(e, "message", str))
+        FileError(
+            _abs(_field(e, "path", str), root), _field(e, "message", str), ErrorKind(_field(e, "kind", str))
+        )
         for e in _field(data, "errors", list)
     ]
     if any(f.path != path for f in findings) or any(e.path != path for e in errors):

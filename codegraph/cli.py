@@ -1,7 +1,8 @@
 """The `codegraph` command. Each subcommand lives in its own module with ``main(argv) -> int``.
 
 Modules are imported only when their subcommand runs, so `codegraph scan --help`
-does not pay for loading torch.
+does not pay for loading torch. ``codegraph train`` is a group: training on your own
+code (``train run``) and the research bench that builds and measures the shipped model.
 """
 
 from __future__ import annotations
@@ -9,33 +10,41 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 
 from codegraph import __version__
+from codegraph.command import CommandError, command
 
-#: subcommand -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "scan": ("codegraph.scan", "find bugs in files or directories (text, json, sarif, github)"),
-    "fix": ("codegraph.fix", "apply the proposed repairs at or above a confidence"),
-    "graph": ("codegraph.export", "print the code graph of a file (json, graphml, dot)"),
-    "lsp": ("codegraph.lsp.server", "serve the Language Server Protocol on stdio"),
-    "rules": ("codegraph.rule_docs", "list the rules, or explain one"),
+#: subcommand -> (module or group of subcommands, one-line help)
+Table = dict[str, tuple["str | Table", str]]
+
+TRAIN_COMMANDS: Table = {
+    "run": ("codegraph.models.training.train", "train the detector from a config file"),
     "corpus": ("codegraph.models.training.corpus", "download and split the training corpus"),
     "dataset": ("codegraph.models.training.dataset", "build or describe the training dataset"),
-    "train": ("codegraph.models.training.train", "train the detector from a config file"),
-    "eval": ("codegraph.models.training.evaluate", "evaluate checkpoints on the test split"),
-    "realbugs": ("codegraph.models.training.realbugs", "mine real fixes from held-out releases, evaluate"),
+    "eval": ("codegraph.models.training.evaluate", "evaluate checkpoints on a dataset split"),
     "threshold": (
         "codegraph.models.training.threshold",
         "choose the default threshold on the validation packages",
     ),
 }
 
+COMMANDS: Table = {
+    "scan": ("codegraph.scan", "find bugs in files or directories (text, json, sarif, github)"),
+    "fix": ("codegraph.fix", "apply the proposed repairs at or above a confidence"),
+    "graph": ("codegraph.export", "print the code graph of a file (json, graphml, dot)"),
+    "lsp": ("codegraph.lsp.server", "serve the Language Server Protocol on stdio"),
+    "rules": ("codegraph.rule_docs", "list the rules, or explain one"),
+    "train": (TRAIN_COMMANDS, "train the detector on your own code; build and measure a model"),
+}
 
-def usage() -> str:
-    width = max(map(len, COMMANDS))
-    lines = [f"usage: codegraph COMMAND [ARGS...]   (codegraph {__version__})", "", "commands:"]
-    lines += [f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()]
-    lines += ["", "Run `codegraph COMMAND --help` for a command's options."]
+
+def usage(prog: str = "codegraph", table: Table | None = None) -> str:
+    table = COMMANDS if table is None else table
+    width = max(map(len, table))
+    lines = [f"usage: {prog} COMMAND [ARGS...]   (codegraph {__version__})", "", "commands:"]
+    lines += [f"  {name:<{width}}  {text}" for name, (_, text) in table.items()]
+    lines += ["", f"Run `{prog} COMMAND --help` for a command's options."]
     return "\n".join(lines)
 
 
@@ -59,30 +68,35 @@ def isolate_imports() -> None:
         del sys.path[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    isolate_imports()
-    args = sys.argv[1:] if argv is None else list(argv)
+def dispatch(prog: str, table: Table, args: list[str]) -> int:
+    """Run ``args[0]`` of ``table`` with the rest of ``args``."""
     if not args or args[0] in ("-h", "--help"):
-        print(usage())
+        print(usage(prog, table))
         return 0 if args else 2
     if args[0] in ("-V", "--version"):
         print(f"codegraph {__version__}")
         return 0
     name = args[0]
-    if name not in COMMANDS:
+    if name not in table:
         from codegraph.config import did_you_mean
 
-        hint = did_you_mean(name, COMMANDS)
-        print(f"codegraph: unknown command {name!r}{hint}\n\n{usage()}", file=sys.stderr)
-        return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    try:
-        return int(module.main(args[1:]) or 0)
-    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
-        return exc.code if isinstance(exc.code, int) else 2
-    except KeyboardInterrupt:
-        return 130
+        hint = did_you_mean(name, table)
+        for group, (sub, _) in table.items():
+            if isinstance(sub, dict) and name in sub:
+                hint = f" (did you mean `{prog} {group} {name}`?)"
+        raise CommandError(f"unknown command {name!r}{hint}\n\n{usage(prog, table)}")
+    target = table[name][0]
+    if isinstance(target, dict):
+        return dispatch(f"{prog} {name}", target, args[1:])
+    module = importlib.import_module(target)
+    return int(module.main(args[1:]) or 0)
+
+
+@command("codegraph")
+def main(argv: Sequence[str]) -> int:
+    isolate_imports()  # before any subcommand module is imported
+    return dispatch("codegraph", COMMANDS, list(argv))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

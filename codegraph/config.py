@@ -19,18 +19,19 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from codegraph.command import CommandError
 from codegraph.files import valid_pattern
 from codegraph.rules import ALL_RULES, RULE_CODES, RULES_BY_CODE
 
 #: default confidence threshold, chosen on the validation packages for precision on injected bugs and few
-#: flags on their released code (`codegraph threshold`, models/weights/THRESHOLD.md)
+#: flags on their released code (`codegraph train threshold`, `make threshold`)
 DEFAULT_MIN_CONFIDENCE = 0.97
 DEFAULT_BUDGET = 1500
 #: a smaller unit cannot hold a function with its candidates: nothing would be analysed, silently
 MIN_BUDGET = 100
 
 
-class ConfigError(ValueError):
+class ConfigError(CommandError, ValueError):
     """The configuration cannot be used; the message is one line for the user."""
 
 
@@ -45,6 +46,8 @@ class Settings:
     budget: int = DEFAULT_BUDGET  # graph nodes per analysis unit
     enable: bool = True
     jobs: int = 0  # worker processes for scans; 0: automatic
+    #: (glob, codes) pairs: codes ignored in the files a glob matches (relative to ``source``'s folder)
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     source: str | None = field(default=None, compare=False)  # the configuration file it came from
 
     def enabled_rules(self) -> frozenset[str]:
@@ -85,6 +88,15 @@ def _codes(value: Any, key: str, where: str) -> frozenset[str]:
     return frozenset(codes)
 
 
+def _per_file_ignores(value: Any, where: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: `per-file-ignores` must be a table like {{"tests/*" = ["CG006"]}}')
+    out = []
+    for glob, codes in value.items():
+        out.append((glob, _codes(codes, f"per-file-ignores.{glob!r}", where)))
+    return tuple(out)
+
+
 def parse_codes(text: str, key: str = "--select") -> frozenset[str]:
     """Parse a comma-separated list of rule codes or prefixes from a flag."""
     return _codes([p for p in text.split(",") if p.strip()], key, "command line")
@@ -92,7 +104,8 @@ def parse_codes(text: str, key: str = "--select") -> frozenset[str]:
 
 #: the keys of a configuration table, as written in files (kebab-case)
 KEYS: tuple[str, ...] = (
-    "min-confidence", "select", "ignore", "exclude", "extend-exclude", "model", "budget", "enable", "jobs",
+    "min-confidence", "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
+    "model", "budget", "enable", "jobs",
 )  # fmt: skip
 #: other spellings accepted for a key (the editor's settings use camelCase)
 ALIASES = {
@@ -128,8 +141,12 @@ def settings_from_table(
             out["min_confidence"] = float(v)
     if "select" in table:
         out["select"] = _codes(table["select"], "select", where)
+    if "extend-select" in table:
+        out["select"] = out.get("select", s.select) | _codes(table["extend-select"], "extend-select", where)
     if "ignore" in table:
         out["ignore"] = _codes(table["ignore"], "ignore", where)
+    if "per-file-ignores" in table:
+        out["per_file_ignores"] = _per_file_ignores(table["per-file-ignores"], where)
     for key, attr in (
         ("exclude", "exclude"),
         ("extend-exclude", "extend_exclude"),
@@ -260,6 +277,8 @@ def settings_toml(settings: Settings) -> str:
         if f.name == "source":
             continue
         value = getattr(settings, f.name)
+        if f.name == "per_file_ignores":
+            value = dict(value)  # a table: glob = codes
         key = f.name.replace("_", "-")
         if value is None:
             lines.append(f"# {key}: not set" + (" (the shipped model)" if f.name == "model" else ""))

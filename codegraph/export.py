@@ -21,25 +21,12 @@ from typing import Any, NoReturn
 import networkx as nx
 
 from codegraph.arguments import Parser
+from codegraph.command import CommandError, command
 from codegraph.graph import build_file_graph
 from codegraph.project import CrossEdge, Project, module_name_for
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
 from codegraph.syntax import SourceError, utf8_source
 
-#: edge kind -> family (the edge builder module it comes from)
-EDGE_FAMILY: dict[EdgeKind, str] = {
-    EdgeKind.CHILD: "syntax",
-    EdgeKind.NEXT_SIBLING: "syntax",
-    EdgeKind.NEXT_TOKEN: "syntax",
-    EdgeKind.LAST_READ: "dataflow",
-    EdgeKind.LAST_WRITE: "dataflow",
-    EdgeKind.COMPUTED_FROM: "dataflow",
-    EdgeKind.OCCURRENCE: "dataflow",
-    EdgeKind.CONTROL_FLOW: "controlflow",
-    EdgeKind.RETURNS_TO: "controlflow",
-    EdgeKind.CALLS: "calls",
-    EdgeKind.FORMAL_ARG_NAME: "calls",
-}
 #: family -> DOT colour
 FAMILY_COLOR: dict[str, str] = {
     "syntax": "gray60",
@@ -52,7 +39,7 @@ FORMATS = ("json", "graphml", "dot")
 Point = tuple[int, int]
 
 
-class GraphExportError(ValueError):
+class GraphExportError(CommandError, ValueError):
     """The requested graph cannot be exported (unknown function, unreadable input ...)."""
 
 
@@ -192,8 +179,8 @@ def to_dot(g: CodeGraph, function: str | None = None) -> str:
         shape = "" if g.text[n] == "" else ", shape=ellipse"
         lines.append(f"  n{n} [label={_dot_string(label)}, tooltip={_dot_string(f'{line}:{col}')}{shape}];")
     for i in edges:
-        kind = g.edge_kind[i]
-        family = EDGE_FAMILY.get(kind, "other")
+        kind = EdgeKind(g.edge_kind[i])
+        family = kind.family
         color = FAMILY_COLOR.get(family, "black")
         attrs = f'color="{color}"' if family == "syntax" else f'label="{kind.name}", color="{color}"'
         if kind == EdgeKind.NEXT_TOKEN or kind == EdgeKind.NEXT_SIBLING:
@@ -207,15 +194,11 @@ def to_dot(g: CodeGraph, function: str | None = None) -> str:
 # the command
 
 
-class _UsageError(Exception):
-    pass
-
-
 class _Parser(Parser):
     """An argument parser whose usage errors become one line on stderr and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(self.suggest(message))
+        raise CommandError(self.suggest(message))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -260,21 +243,17 @@ def _load(file: str, project_root: str | None) -> tuple[CodeGraph, list[CrossEdg
     return g, project.cross_file_calls(file)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+@command("codegraph graph")
+def main(argv: Sequence[str]) -> int:
     """``codegraph graph``: 0 on success, 2 (one line on stderr) on bad input."""
-    parser = _parser()
-    try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-        g, cross = _load(args.file, args.project_root)
-        if args.format == "json":
-            text = json.dumps(to_json(g, args.function, cross), ensure_ascii=False) + "\n"
-        elif args.format == "graphml":
-            text = to_graphml(g, args.function)
-        else:
-            text = to_dot(g, args.function)
-    except (_UsageError, GraphExportError) as exc:
-        print(f"codegraph graph: error: {exc}", file=sys.stderr)
-        return 2
+    args = _parser().parse_args(list(argv))
+    g, cross = _load(args.file, args.project_root)
+    if args.format == "json":
+        text = json.dumps(to_json(g, args.function, cross), ensure_ascii=False) + "\n"
+    elif args.format == "graphml":
+        text = to_graphml(g, args.function)
+    else:
+        text = to_dot(g, args.function)
     if args.output is None:
         sys.stdout.write(text)
         return 0
@@ -282,8 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
     except OSError as exc:
-        print(f"codegraph graph: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     return 0
 
 

@@ -10,7 +10,7 @@ Rules, in order:
   its own directory, deeper files winning, with ``!`` re-inclusion, exactly as git reads
   them (via :mod:`pathspec`); ``.git/info/exclude`` applies too. An ignored directory is
   not entered. Version-control, cache and virtual-environment directories
-  (:data:`SKIPPED_DIRS`) are never entered.
+  (:data:`SKIPPED_DIRS`, and any directory holding a ``pyvenv.cfg``) are never entered.
 * ``exclude`` globs (gitignore syntax) from ``[tool.codegraph]`` are matched against the
   path relative to the directory of that pyproject.toml; globs given with ``--exclude``
   against the path relative to the current directory. A directory named on the command
@@ -20,6 +20,9 @@ Rules, in order:
   (pre-commit names the files to check one by one).
 * Symbolic links to directories are followed, but a directory is entered at most once
   (by its resolved path), so link loops end; each resolved file is analysed once.
+
+This is the one walker: the cross-file index (:class:`codegraph.project.Project`) and the
+language server's workspace list the files of a directory with :func:`python_files`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +39,7 @@ import pathspec
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
-from codegraph.findings import FileError
+from codegraph.findings import ErrorKind, FileError
 
 #: directory names that are never walked into
 SKIPPED_DIRS: frozenset[str] = frozenset(
@@ -230,6 +234,24 @@ class ExcludeRules:
 _PROBE = "__codegraph_probe__.py"
 
 
+class WalkLimit(Exception):
+    """A walk found more files than allowed, or ran past its deadline."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How far a walk may go: at most ``max_files`` files, until ``time.monotonic()`` passes ``deadline``."""
+
+    max_files: int | None = None
+    deadline: float | None = None
+
+    def check(self, files: int) -> None:
+        if (self.max_files is not None and files > self.max_files) or (
+            self.deadline is not None and time.monotonic() > self.deadline
+        ):
+            raise WalkLimit
+
+
 @dataclass
 class WalkResult:
     files: list[Path] = field(default_factory=list)  # absolute, in a stable order
@@ -242,11 +264,28 @@ def _absolute(path: Path) -> Path:
     return p.parent.resolve() / p.name if p.name else p
 
 
+def python_files(root: str | os.PathLike[str], budget: Budget | None = None) -> list[str] | None:
+    """Every ``*.py`` file below ``root`` as a scan of it finds them, as strings; None when the
+    walk goes beyond ``budget`` (or ``root`` is not a directory)."""
+    if not os.path.isdir(root):
+        return None
+    try:
+        walked = collect_files([Path(root)], budget=budget)
+    except WalkLimit:
+        return None
+    return sorted(str(f) for f in walked.files)
+
+
 def collect_files(
-    paths: Sequence[Path], exclude: ExcludeRules | None = None, respect_gitignore: bool = True
+    paths: Sequence[Path],
+    exclude: ExcludeRules | None = None,
+    respect_gitignore: bool = True,
+    budget: Budget | None = None,
 ) -> WalkResult:
-    """The Python files under ``paths`` (see the module docstring). Raises PathNotFound."""
+    """The Python files under ``paths`` (see the module docstring). Raises PathNotFound, and
+    WalkLimit when the walk goes beyond ``budget``."""
     exclude = exclude or ExcludeRules()
+    budget = budget or Budget()
     out = WalkResult()
     seen_files: set[Path] = set()
     seen_dirs: set[Path] = set()
@@ -257,6 +296,7 @@ def collect_files(
         if real not in seen_files:
             seen_files.add(real)
             out.files.append(f)
+            budget.check(len(out.files))
 
     for given in paths:
         p = _absolute(given)
@@ -270,7 +310,7 @@ def collect_files(
         gitignore = None
         if root is not None:
             gitignore = gitignores.setdefault(root, GitIgnore(root))
-        _walk(p, exclude, exclude.covering(p), gitignore, seen_dirs, add_file, out.errors)
+        _walk(p, exclude, exclude.covering(p), gitignore, seen_dirs, add_file, out.errors, budget)
     return out
 
 
@@ -282,10 +322,12 @@ def _walk(
     seen_dirs: set[Path],
     add_file: Callable[[Path], None],
     errors: list[FileError],
+    budget: Budget,
 ) -> None:
     stack = [top]
     while stack:
         d = stack.pop()
+        budget.check(0)
         real = d.resolve()
         if real in seen_dirs:
             continue
@@ -294,7 +336,11 @@ def _walk(
             with os.scandir(d) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            errors.append(FileError(display_path(d), f"cannot read directory: {exc.strerror or exc}"))
+            errors.append(
+                FileError(
+                    display_path(d), f"cannot read directory: {exc.strerror or exc}", ErrorKind.UNREADABLE
+                )
+            )
             continue
         subdirs: list[Path] = []
         for e in entries:
@@ -306,6 +352,8 @@ def _walk(
                 continue
             if is_dir:
                 if e.name in SKIPPED_DIRS or exclude.excluded(path, True, waived):
+                    continue
+                if os.path.isfile(path / "pyvenv.cfg"):  # a virtual environment of any name
                     continue
                 if gitignore is not None and gitignore.ignored(path, True):
                     continue

@@ -6,6 +6,7 @@ exclusive. ``to_json`` gives exactly the object of the JSON output contract.
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
@@ -92,12 +93,34 @@ class Finding:
         }
 
 
+class ErrorKind(enum.Enum):
+    """Why a file was not analysed (or only partly); the message says it to the user."""
+
+    UNREADABLE = "unreadable"  # the file or directory cannot be read
+    NOT_SOURCE = "not-source"  # binary, or not UTF-8
+    TOO_LARGE = "too-large"
+    SYNTAX = "syntax"  # analysed where it parses
+    INTERNAL = "internal"  # the analyser failed: exit status 2, never cached
+
+    @property
+    def is_internal(self) -> bool:
+        return self is ErrorKind.INTERNAL
+
+
 @dataclass(frozen=True, slots=True)
 class FileError:
-    """A file that could not be analysed (or only partly), and why."""
+    """A file that could not be analysed (or only partly), and why. The JSON output carries
+    the path and the message; ``kind`` is for the tools (exit status, cache, editor)."""
 
     path: str
     message: str
+    kind: ErrorKind = ErrorKind.NOT_SOURCE
+
+    @classmethod
+    def internal(cls, path: str, exc: BaseException) -> FileError:
+        """The analyser failed on this file with ``exc``."""
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return cls(path, f"internal error: {detail}", ErrorKind.INTERNAL)
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "message": self.message}

@@ -30,17 +30,16 @@ import os
 import stat
 import sys
 import tempfile
-import traceback
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from codegraph.arguments import Parser
-from codegraph.config import ConfigError
+from codegraph.command import command
 from codegraph.findings import Finding, Fix
 from codegraph.pipeline import Analyzer, repair_fix
-from codegraph.scan import STDIN, ModelUnavailable, UsageError, add_analysis_options, run
+from codegraph.scan import STDIN, UsageError, add_analysis_options, run
 from codegraph.syntax import decode_source, utf8_source
 
 
@@ -117,23 +116,9 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return text
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        return _fix(args)
-    except (UsageError, ConfigError, ModelUnavailable) as exc:
-        print(f"codegraph fix: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # top level: one line (traceback with --debug), exit status 2
-        if args.debug:
-            traceback.print_exc()
-        print(
-            f"codegraph fix: internal error: {type(exc).__name__}: {exc} (--debug for details)",
-            file=sys.stderr,
-        )
-        return 2
+@command("codegraph fix")
+def main(argv: Sequence[str]) -> int:
+    return _fix(build_parser().parse_args(list(argv)))
 
 
 class FileChanged(Exception):
@@ -143,10 +128,13 @@ class FileChanged(Exception):
 def candidate_fixes(analyzer: Analyzer, path: str, source: bytes) -> set[tuple[str, Fix]]:
     """Every (rule, fix) that the analysis can propose in ``source``: the candidate repairs
     of its units, derived from the text itself."""
-    graph = analyzer.build_graph(path, source, None)
+    prepared = analyzer.prepare(path, source, None)
+    if prepared.graph is None:
+        return set()
+    graph = prepared.graph
     return {
         (cand.rule, repair_fix(graph, repair))
-        for unit in analyzer.units(graph, None)
+        for unit in analyzer.units(prepared)
         for cand in unit.candidates
         for repair in cand.repairs
     }

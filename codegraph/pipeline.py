@@ -2,7 +2,18 @@
 
 source bytes -> CodeGraph (+ project context) -> AnalysisUnits -> detector
 -> Prediction per function -> Finding (rule, range, message, confidence, fix, evidence).
-Neither caller sees tensors; the model is loaded once per Analyzer.
+
+The :class:`Analyzer` works in stages that a caller may run one at a time (the language
+server checks for a newer version of the document between them):
+
+    prepared = analyzer.prepare(path, source, project)   # checks and the code graph
+    units = analyzer.units(prepared)                      # one AnalysisUnit per function
+    findings = analyzer.predict(prepared, units)          # the model, then findings
+
+Every analysed function reports its most likely bug among the rules enabled for its
+file, at any confidence; :mod:`codegraph.filters` decides which findings a user sees.
+Neither caller sees tensors, and the pipeline does not know where the model comes
+from: it is handed a predictor, or a factory that loads one when first needed.
 """
 
 from __future__ import annotations
@@ -11,16 +22,15 @@ import bisect
 import functools
 import math
 import re
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from codegraph.config import Settings
-from codegraph.findings import FileError, Finding, Fix, Related, ScanResult
+from codegraph.filters import FindingFilter
+from codegraph.findings import ErrorKind, FileError, Finding, Fix, Related
 from codegraph.rules import RULES_BY_CODE
-from codegraph.syntax import SourceError, check_source, read_source
+from codegraph.syntax import SourceError, check_source
 from codegraph.units import AnalysisUnit, Repair
 
 if TYPE_CHECKING:
@@ -29,8 +39,6 @@ if TYPE_CHECKING:
 
 #: files larger than this are reported as an error and not analysed
 MAX_FILE_BYTES = 4 * 1024 * 1024
-
-NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 class Prediction(Protocol):
@@ -66,6 +74,10 @@ def checked(predictions: Sequence[Prediction], units: Sequence[AnalysisUnit]) ->
     return predictions
 
 
+#: loads the predictor that some settings name (codegraph.models.checkpoint.predictor_factory)
+PredictorFactory = Callable[[Settings], Predictor]
+
+
 @dataclass
 class FileAnalysis:
     path: str
@@ -75,87 +87,109 @@ class FileAnalysis:
     lines: int = 0
 
 
-def suppressed(line: str, code: str) -> bool:
-    """True when ``line`` carries `# noqa` or `# noqa: <codes>` naming ``code``."""
-    m = NOQA.search(line)
-    if not m:
-        return False
-    codes = m.group("codes")
-    return codes is None or code.upper() in {c.strip().upper() for c in codes.split(",")}
+@dataclass
+class PreparedFile:
+    """One file, checked and turned into its code graph; ``graph`` is None when there is nothing
+    to analyse (``analysis.errors`` says why)."""
 
-
-def load_predictor(settings: Settings, num_threads: int | None = None) -> Predictor:
-    """Load the configured checkpoint (the shipped one by default). Raises ModelError.
-
-    ``num_threads`` caps the model's intra-op threads (the language server uses 1: one
-    function at a time is latency-bound, and more threads fight the editor for the cores).
-    """
-    from codegraph.models.predict import load_predictor as _load
-
-    return _load(settings.model, num_threads=num_threads)
+    analysis: FileAnalysis
+    graph: CodeGraph | None = None
+    project: Project | None = None
 
 
 class Analyzer:
-    """Analyses files with one loaded model and one set of settings."""
+    """Analyses files with one model and one set of settings."""
 
-    def __init__(self, settings: Settings | None = None, predictor: Predictor | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        predictor: Predictor | None = None,
+        predictor_factory: PredictorFactory | None = None,
+    ) -> None:
         self.settings = settings or Settings()
         self._predictor = predictor
+        self._factory = predictor_factory
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self._settings = settings
+        self.filter = FindingFilter.from_settings(settings)
 
     @property
     def predictor(self) -> Predictor:
         if self._predictor is None:
-            self._predictor = load_predictor(self.settings)
+            if self._factory is None:
+                raise RuntimeError("this Analyzer was given neither a predictor nor a predictor factory")
+            self._predictor = self._factory(self.settings)
         return self._predictor
 
     def model_info(self) -> dict[str, str]:
         return {"name": self.predictor.name, "sha256": self.predictor.sha256}
 
-    # -- one file -------------------------------------------------------------------------
-    def analyze_source(
-        self, path: str, source: bytes, project: Project | None = None, functions: Iterable[str] | None = None
-    ) -> FileAnalysis:
-        """Analyse one file's text. ``path`` is what findings report; ``functions`` limits the qualnames."""
-        result, graph, units = self._prepare(path, source, project, functions)
-        if graph is not None:
-            result.findings = self.findings_for_units(graph, units, project)
-        return result
-
-    def analyze_sources(
-        self, items: Sequence[tuple[str, bytes]], project: Project | None = None
-    ) -> list[FileAnalysis]:
-        """Analyse several files with one detector call for all their functions (batched scans)."""
-        prepared = [self._prepare(path, source, project, None) for path, source in items]
-        all_units = [u for _, graph, units in prepared if graph is not None for u in units]
-        predictions = iter(checked(self.predictor.predict(all_units), all_units) if all_units else [])
-        for result, graph, units in prepared:
-            if graph is not None and units:
-                preds = [next(predictions) for _ in units]
-                result.findings = self.findings_for_units(graph, units, project, preds)
-        return [result for result, _, _ in prepared]
-
-    def _prepare(
-        self, path: str, source: bytes, project: Project | None, functions: Iterable[str] | None
-    ) -> tuple[FileAnalysis, CodeGraph | None, list[AnalysisUnit]]:
-        """Checks, graph and units of one file; graph None when it cannot be analysed."""
+    # -- the stages -------------------------------------------------------------------------
+    def prepare(self, path: str, source: bytes, project: Project | None = None) -> PreparedFile:
+        """Checks and the code graph of one file (``path`` is what findings report)."""
         result = FileAnalysis(path, lines=source.count(b"\n") + (0 if source.endswith(b"\n") else 1))
         if not self.settings.enable:
-            return result, None, []
+            return PreparedFile(result)
         if len(source) > MAX_FILE_BYTES:
-            result.errors.append(
-                FileError(path, f"file too large ({len(source):,} bytes; limit {MAX_FILE_BYTES:,})")
-            )
-            return result, None, []
+            message = f"file too large ({len(source):,} bytes; limit {MAX_FILE_BYTES:,})"
+            result.errors.append(FileError(path, message, ErrorKind.TOO_LARGE))
+            return PreparedFile(result)
         try:
             graph = self.build_graph(path, source, project)
         except SourceError as exc:
-            result.errors.append(FileError(path, str(exc)))
-            return result, None, []
+            result.errors.append(FileError(path, str(exc), ErrorKind.NOT_SOURCE))
+            return PreparedFile(result)
         if graph.has_error:
-            result.errors.append(FileError(path, "syntax error: analysed the parts that parse"))
-        units = self.units(graph, project, functions)
-        result.functions = len(units)
-        return result, graph, units
+            message = "syntax error: analysed the parts that parse"
+            result.errors.append(FileError(path, message, ErrorKind.SYNTAX))
+        return PreparedFile(result, graph, project)
+
+    def units(self, prepared: PreparedFile, functions: Iterable[str] | None = None) -> list[AnalysisUnit]:
+        """The analysis units of the prepared file's functions (only ``functions``' qualnames when
+        given) that have a candidate; each call adds its count to ``prepared.analysis.functions``."""
+        if prepared.graph is None:
+            return []
+        from codegraph.context import ContextBuilder
+        from codegraph.scope_analysis import scopes_of
+
+        # only the wanted functions' units are built (the language server re-analyses a few at a
+        # time); scopes_of reuses the scope analysis the edge builders already made of this graph
+        graph = prepared.graph
+        wanted = None if functions is None else set(functions)
+        builder = ContextBuilder(graph, scopes_of(graph), prepared.project, budget=self.settings.budget)
+        units = [builder.build(f) for f in graph.functions if wanted is None or f.qualname in wanted]
+        units = [u for u in units if u.candidates]
+        prepared.analysis.functions += len(units)
+        return units
+
+    def predict(
+        self,
+        prepared: PreparedFile,
+        units: list[AnalysisUnit],
+        predictions: Sequence[Prediction] | None = None,
+    ) -> list[Finding]:
+        """Each unit's most likely bug among the rules enabled for the file, at any confidence
+        (``predictions``: the model's output for ``units`` when the caller batched it)."""
+        if prepared.graph is None or not units:
+            return []
+        if predictions is None:
+            predictions = checked(self.predictor.predict(units), units)
+        graph = prepared.graph
+        enabled = self.filter.rules_for(graph.path)
+        out: list[Finding] = []
+        for unit, pred in zip(units, predictions, strict=True):
+            best = _best_pair(unit, pred, enabled)
+            if best is not None:
+                ci, ri, score = best
+                out.append(make_finding(graph, unit, ci, ri, score, prepared.project))
+        out.sort(key=lambda f: (f.line, f.column, f.rule))
+        return out
 
     def build_graph(self, path: str, source: bytes, project: Project | None) -> CodeGraph:
         if project is not None:
@@ -169,88 +203,40 @@ class Analyzer:
 
         return build_file_graph(source, path)
 
-    def units(
-        self, graph: CodeGraph, project: Project | None, functions: Iterable[str] | None = None
-    ) -> list[AnalysisUnit]:
-        from codegraph.context import ContextBuilder
-        from codegraph.scopes import scopes_of
+    # -- all stages at once -----------------------------------------------------------------
+    def analyze_source(self, path: str, source: bytes, project: Project | None = None) -> FileAnalysis:
+        """One file's every function's most likely bug (unfiltered: see :mod:`codegraph.filters`)."""
+        prepared = self.prepare(path, source, project)
+        prepared.analysis.findings = self.predict(prepared, self.units(prepared))
+        return prepared.analysis
 
-        # only the wanted functions' units are built (the language server re-analyses a few at a
-        # time); scopes_of reuses the scope analysis the edge builders already made of this graph
-        wanted = None if functions is None else set(functions)
-        builder = ContextBuilder(graph, scopes_of(graph), project, budget=self.settings.budget)
-        units = [builder.build(f) for f in graph.functions if wanted is None or f.qualname in wanted]
-        return [u for u in units if u.candidates]
+    def analyze_sources(
+        self, items: Sequence[tuple[str, bytes]], project: Project | None = None
+    ) -> list[FileAnalysis]:
+        """Several files with one detector call for all their functions (batched scans)."""
+        prepared = [self.prepare(path, source, project) for path, source in items]
+        units = [self.units(p) for p in prepared]
+        flat = [u for us in units for u in us]
+        predictions = iter(checked(self.predictor.predict(flat), flat) if flat else [])
+        for p, us in zip(prepared, units, strict=True):
+            p.analysis.findings = self.predict(p, us, [next(predictions) for _ in us])
+        return [p.analysis for p in prepared]
 
-    def findings_for_units(
-        self,
-        graph: CodeGraph,
-        units: list[AnalysisUnit],
-        project: Project | None,
-        predictions: Sequence[Prediction] | None = None,
-    ) -> list[Finding]:
-        if not units:
-            return []
-        if predictions is None:
-            predictions = checked(self.predictor.predict(units), units)
-        lines = graph.source.decode("utf-8", "replace").splitlines()
-        enabled = self.settings.enabled_rules()
-        out: list[Finding] = []
-        for unit, pred in zip(units, predictions, strict=True):
-            finding = self._best_finding(graph, unit, pred, project, enabled)
-            if finding is None or finding.confidence < self.settings.min_confidence:
-                continue
-            if 0 < finding.line <= len(lines) and suppressed(lines[finding.line - 1], finding.rule):
-                continue
-            out.append(finding)
-        out.sort(key=lambda f: (f.line, f.column, f.rule))
-        return out
 
-    def _best_finding(
-        self,
-        graph: CodeGraph,
-        unit: AnalysisUnit,
-        pred: Prediction,
-        project: Project | None,
-        enabled: frozenset[str],
-    ) -> Finding | None:
-        best: tuple[float, int, int] | None = None
-        for ci, cand in enumerate(unit.candidates):
-            if cand.rule not in enabled:
-                continue
-            p_loc = float(pred.loc_probs[ci])
-            for ri, p_rep in enumerate(pred.rep_probs[ci]):
-                score = p_loc * float(p_rep)
-                if best is None or score > best[0]:
-                    best = (score, ci, ri)
-        if best is None:
-            return None
-        score, ci, ri = best
-        return make_finding(graph, unit, ci, ri, score, project)
-
-    # -- many files -------------------------------------------------------------------------
-    def analyze_paths(self, files: Sequence[Path], display: dict[Path, str] | None = None) -> ScanResult:
-        """Serial analysis of files, each with its own text only (scan.py adds projects, caches, workers)."""
-        start = time.perf_counter()
-        result = ScanResult()
-        for f in files:
-            name = (display or {}).get(f, str(f))
-            try:
-                source = read_source(f)
-            except OSError as exc:
-                result.errors.append(FileError(name, f"cannot read: {exc.strerror or exc}"))
-                continue
-            except SourceError as exc:
-                result.errors.append(FileError(name, str(exc)))
-                continue
-            fa = self.analyze_source(name, source)
-            result.findings += fa.findings
-            result.errors += fa.errors
-            result.stats.files += 1
-            result.stats.functions += fa.functions
-            result.stats.lines += fa.lines
-        result.stats.seconds = time.perf_counter() - start
-        return result
+def _best_pair(
+    unit: AnalysisUnit, pred: Prediction, enabled: frozenset[str]
+) -> tuple[int, int, float] | None:
+    """(candidate, repair, P(location) * P(repair)) of the most likely bug of an enabled rule."""
+    best: tuple[int, int, float] | None = None
+    for ci, cand in enumerate(unit.candidates):
+        if cand.rule not in enabled:
+            continue
+        p_loc = float(pred.loc_probs[ci])
+        for ri, p_rep in enumerate(pred.rep_probs[ci]):
+            score = p_loc * float(p_rep)
+            if best is None or score > best[2]:
+                best = (ci, ri, score)
+    return best
 
 
 # -- Prediction -> Finding ---------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The cross-file index of one project: modules, imports and calls that cross files.
 
-A :class:`Project` is built from a root directory (every ``*.py`` below it, hidden
-directories, ``__pycache__`` and virtual environments left out) or from a list of files.
+A :class:`Project` is built from a root directory (every ``*.py`` below it that a scan of it
+would analyse: :func:`codegraph.files.python_files`) or from a list of files.
 Each file gets a module name: its own name plus the chain of enclosing directories that
 hold an ``__init__.py`` (so ``src/`` layouts and packages given as the root both work);
 for files below the root, the dotted path relative to the root (``src/`` stripped) is a
@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from codegraph.edges.calls import FileSymbols, ImportRecord, Resolver, file_symbols
+from codegraph.edges.call_symbols import FileSymbols, ImportRecord, file_symbols
+from codegraph.edges.calls import Resolver
+from codegraph.files import python_files
 from codegraph.graph import build_file_graph
 from codegraph.schema import CodeGraph, EdgeKind
 from codegraph.syntax import SourceError, read_source
 
 #: directory names never searched for source files
-SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,30 +76,6 @@ def _key(path: str | os.PathLike[str]) -> str:
 
 def _digest(source: bytes) -> bytes:
     return hashlib.blake2b(source, digest_size=16).digest()
-
-
-def discover_files(
-    root: str | os.PathLike[str], max_files: int | None = None, deadline: float | None = None
-) -> list[str] | None:
-    """Every ``*.py`` file below ``root`` (sorted), skipping hidden directories, caches and venvs.
-
-    None when more than ``max_files`` are found or ``time.monotonic()`` passes ``deadline``.
-    """
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if not d.startswith(".")
-            and d not in SKIPPED_DIRS
-            and not os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg"))
-        )
-        out.extend(os.path.join(dirpath, f) for f in sorted(filenames) if f.endswith(".py"))
-        if (max_files is not None and len(out) > max_files) or (
-            deadline is not None and time.monotonic() > deadline
-        ):
-            return None
-    return out
 
 
 def _has_init(directory: str) -> bool:
@@ -169,7 +145,7 @@ class Project:
             root = os.path.commonpath(dirs) if dirs else os.getcwd()
         self.root = str(root)
         if files is None:
-            paths = discover_files(self.root) or []
+            paths = python_files(self.root) or []
         self._entries: dict[str, _Entry] = {}
         for p in paths:
             key = _key(p)

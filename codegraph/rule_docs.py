@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegraph.arguments import Parser
+from codegraph.command import CommandError, command
 from codegraph.config import did_you_mean
 from codegraph.rules import ALL_RULES, RULES_BY_CODE, Rule
 
@@ -56,8 +57,9 @@ def write_docs(directory: Path = DOCS_DIR) -> list[Path]:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+@command("codegraph rules")
+def main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(list(argv))
     if args.rule is None:
         if args.format == "json":
             print(json.dumps([rule_json(r) for r in ALL_RULES], indent=2))
@@ -69,8 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         known = ", ".join(RULES_BY_CODE)
         names = [*RULES_BY_CODE, *(r.name for r in ALL_RULES)]
         hint = did_you_mean(args.rule.upper() if args.rule.upper().startswith("CG") else args.rule, names)
-        print(f"codegraph rules: error: unknown rule {args.rule!r}{hint} (known: {known})", file=sys.stderr)
-        return 2
+        raise CommandError(f"unknown rule {args.rule!r}{hint} (known: {known})")
     if args.format == "json":
         print(json.dumps(rule_json(rule), indent=2))
     else:

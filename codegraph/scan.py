@@ -1,9 +1,9 @@
 """`codegraph scan`: find bugs in files or directories, for people, CI and pre-commit.
 
 A thin command over :mod:`codegraph.pipeline`: pick the files (:mod:`codegraph.files`),
-answer what it can from the cache (:mod:`codegraph.cache`), analyse the rest in batches
-(in worker processes for large trees, each loading the model once), then filter (the
-confidence threshold, ``--diff``, ``--baseline``) and report (:mod:`codegraph.report`).
+analyse them (:mod:`codegraph.engine`: the cache, batches, worker processes, and
+:mod:`codegraph.filters`), keep the findings on changed lines (``--diff``) and not in
+the baseline (``--baseline``), and report (:mod:`codegraph.report`).
 
 Exit status: 0 nothing at or above the threshold, 1 findings, 2 usage, configuration
 or internal error (one line on stderr; ``--debug`` adds the traceback).
@@ -12,57 +12,44 @@ or internal error (one line on stderr; ``--debug`` adds the traceback).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import functools
-import importlib.util
 import json
-import multiprocessing
 import os
 import sys
 import time
-import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codegraph.arguments import Parser
-from codegraph.baseline import Baseline, BaselineError
-from codegraph.cache import Cache, ContextHasher, cache_key, settings_key, sha256_bytes
-from codegraph.config import KEYS, ConfigError, Settings, load_settings, parse_codes, settings_toml
+from codegraph.baseline import Baseline
+from codegraph.command import CommandError, command
+from codegraph.config import KEYS, Settings, load_settings, parse_codes, settings_toml
+from codegraph.engine import Advance, Engine, source_lines
 from codegraph.files import (
     ChangedLines,
     ExcludeRules,
     GitError,
-    NotRegularFile,
     PathNotFound,
-    SourceTooLarge,
     changed_lines,
     collect_files,
     display_path,
     find_git_root,
-    read_regular_file,
     valid_pattern,
 )
+from codegraph.filters import on_changed_lines
 from codegraph.findings import FileError, Finding, ScanResult
-from codegraph.pipeline import MAX_FILE_BYTES, Analyzer, FileAnalysis, ModelOutputError
-from codegraph.report import ReportMeta, read_lines
-from codegraph.syntax import SourceError, decode_source, utf8_source
+from codegraph.pipeline import Analyzer, FileAnalysis
+from codegraph.report import FORMATS, ReportMeta, read_lines, render
 
 if TYPE_CHECKING:
-    from codegraph.project import Project
-
-#: files per detector call (and per task sent to a worker)
-BATCH_FILES = 16
-#: below this many bytes to analyse (about 10 s of work on one core), worker start-up
-#: (an interpreter and a model load each, 3-4 s) costs more than it saves
-PARALLEL_MIN_BYTES = 400_000
-PARALLEL_MIN_FILES = 2 * BATCH_FILES
+    pass
 
 
-class UsageError(Exception):
+class UsageError(CommandError):
     """Bad input on the command line or in the configuration: exit status 2 with this message."""
 
 
@@ -99,6 +86,9 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--select", metavar="CODES", help="rule codes or prefixes to enable, comma-separated")
     parser.add_argument(
+        "--extend-select", metavar="CODES", help="rule codes or prefixes to enable as well, comma-separated"
+    )
+    parser.add_argument(
         "--ignore", metavar="CODES", help="rule codes or prefixes to disable, comma-separated"
     )
     parser.add_argument(
@@ -126,9 +116,6 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="print tracebacks of internal errors")
 
 
-#: report formats; "full" is "text" (the frame per finding), "concise" one line per finding
-FORMATS = ("text", "full", "concise", "json", "sarif", "github")
-
 EPILOG = f"""\
 Configuration: the nearest .codegraph.toml, codegraph.toml (top-level keys) or pyproject.toml
 ([tool.codegraph]) at or above the first PATH, or --config FILE; flags override it.
@@ -155,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         "--output-format",
         dest="format",
-        choices=FORMATS,
+        choices=list(FORMATS),
         default="text",
         help="report format: text (= full: a code frame per finding), concise (one line per finding), "
         "json, sarif, github (default: text)",
@@ -198,6 +185,10 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     if settings.model and settings.source and not Path(settings.model).is_absolute():
         # a checkpoint named in a configuration file is relative to it; one given as a flag, to the cwd
         settings = replace(settings, model=str(Path(settings.source).parent / settings.model))
+    if args.extend_select is not None:
+        settings = replace(
+            settings, select=settings.select | parse_codes(args.extend_select, "--extend-select")
+        )
     return settings.merged(
         min_confidence=args.min_confidence,
         select=parse_codes(args.select, "--select") if args.select is not None else None,
@@ -217,275 +208,6 @@ def project_root(settings: Settings, paths: Sequence[Path]) -> Path:
     if git is not None:
         return git
     return first if first.is_dir() else first.parent
-
-
-# -- analysis -------------------------------------------------------------------------------------
-def _new_project(root: Path) -> Project:
-    from codegraph.project import Project
-
-    return Project(root)
-
-
-def internal_error(path: str, exc: BaseException) -> FileError:
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return FileError(path, f"internal error: {detail}")
-
-
-def analyze_batch(
-    analyzer: Analyzer, project: Project | None, items: Sequence[tuple[str, bytes]], debug: bool = False
-) -> list[FileAnalysis]:
-    """Analyse a batch with one detector call; when that fails, file by file, so that one file that
-    breaks the analyser is reported as an internal error and the others are still analysed."""
-    try:
-        return analyzer.analyze_sources(items, project)
-    except ModelOutputError as exc:  # the model, not a file, is broken: one error for the whole run
-        raise ModelUnavailable(str(exc)) from None
-    except (KeyboardInterrupt, MemoryError):
-        raise
-    except Exception:  # isolate the culprit below; nothing is hidden, every failure is reported
-        if debug:
-            traceback.print_exc()
-    out = []
-    for path, source in items:
-        try:
-            out.append(analyzer.analyze_source(path, source, project))
-        except ModelOutputError as exc:
-            raise ModelUnavailable(str(exc)) from None
-        except (KeyboardInterrupt, MemoryError):
-            raise
-        except Exception as exc:  # reported as this file's error (exit status 2), the scan goes on
-            if debug:
-                traceback.print_exc()
-            out.append(FileAnalysis(path, errors=[internal_error(path, exc)]))
-    return out
-
-
-class ModelUnavailable(Exception):
-    """The checkpoint cannot be loaded (in this process or a worker); the message is for the user."""
-
-
-def checkpoint_identity(model: str | None) -> dict[str, str] | None:
-    """``{"name", "sha256"}`` of a checkpoint from its JSON sidecar, read without importing torch.
-
-    A warm-cache scan needs the model's identity (for cache keys and reports) but not
-    the model: reading the sidecar (``NAME.json`` beside ``NAME.safetensors``, see
-    codegraph.models.predict) keeps such runs free of the torch import. The weights'
-    sha256 is verified against this value whenever the model is actually loaded.
-    None when there is no readable sidecar (then the model is loaded to find out).
-    """
-    if model is None:
-        spec = importlib.util.find_spec("codegraph.models")
-        locations = list(spec.submodule_search_locations or []) if spec is not None else []
-        if not locations:
-            return None
-        base = Path(locations[0]) / "weights" / "detector"
-    else:
-        p = Path(model)
-        base = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
-    sidecar, weights = base.with_name(base.name + ".json"), base.with_name(base.name + ".safetensors")
-    try:
-        info = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(info, dict) or not weights.is_file():
-        return None
-    name, recorded = info.get("name"), info.get("weights")
-    sha = recorded.get("sha256") if isinstance(recorded, dict) else None
-    if info.get("format") != "codegraph-checkpoint" or not isinstance(name, str) or not isinstance(sha, str):
-        return None
-    return {"name": name, "sha256": sha}
-
-
-def load_predictor(analyzer: Analyzer) -> None:
-    """Load the analyzer's model now; a checkpoint that cannot be used raises ModelUnavailable."""
-    from codegraph.models.predict import ModelError
-
-    try:
-        analyzer.predictor  # noqa: B018 -- the property loads the checkpoint
-    except ModelError as exc:
-        raise ModelUnavailable(str(exc)) from None
-
-
-# worker processes: one Analyzer (one model load) and one Project per process
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(settings: Settings, root: Path, debug: bool, threads: int) -> None:
-    # share the cores between workers: BLAS reads these when it loads, torch is told below
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(threads))
-    analyzer = Analyzer(settings)
-    try:
-        load_predictor(analyzer)
-    except ModelUnavailable as exc:  # re-raised by every task: the parent reports it once
-        _WORKER["error"] = str(exc)
-        return
-    import torch
-
-    torch.set_num_threads(threads)
-    _WORKER.update(analyzer=analyzer, project=_new_project(root), debug=debug)
-
-
-def _worker_batch(items: list[tuple[str, bytes]]) -> list[FileAnalysis]:
-    if "error" in _WORKER:
-        raise ModelUnavailable(_WORKER["error"])
-    return analyze_batch(_WORKER["analyzer"], _WORKER["project"], items, _WORKER["debug"])
-
-
-def _batches(items: Sequence[tuple[str, bytes]], size: int) -> Iterator[list[tuple[str, bytes]]]:
-    for i in range(0, len(items), size):
-        yield list(items[i : i + size])
-
-
-def auto_jobs(settings_jobs: int, todo_bytes: int, todo_files: int) -> int:
-    """Worker processes for this much work; 1 means in this process.
-
-    As configured (never more than there are files), else min(2, cpus) for large trees
-    and 1 otherwise: a worker pays for its own interpreter and model load.
-    """
-    if settings_jobs:
-        return max(1, min(settings_jobs, todo_files))
-    if todo_bytes >= PARALLEL_MIN_BYTES and todo_files >= PARALLEL_MIN_FILES:
-        return max(1, min(2, os.cpu_count() or 1))
-    return 1
-
-
-Advance = Callable[[int], None]
-
-
-@dataclass
-class Engine:
-    """Files in, raw per-file analyses out (every function's best finding, confidence >= 0).
-
-    Cached files are answered without the model; the model is loaded only when some
-    file must be analysed, in this process or once per worker process.
-    """
-
-    settings: Settings  # as configured; the threshold is applied by the caller
-    root: Path
-    use_cache: bool = True
-    cache_dir: Path | None = None
-    debug: bool = False
-    analyzer: Analyzer | None = None  # injectable (tests): analysis then stays in this process
-    cache: Cache = field(init=False)
-    jobs_used: int = 1
-    #: sha256 of each analysed file's bytes, by resolved path (`fix` checks files did not change)
-    source_hashes: dict[Path, str] = field(default_factory=dict)
-    #: the text of files not read from disk (stdin), by absolute path
-    sources: dict[Path, bytes] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.cache = Cache(self.root, enabled=self.use_cache, directory=self.cache_dir)
-        self.raw_settings = replace(self.settings, min_confidence=0.0)
-        self._injected = self.analyzer is not None
-        if self.analyzer is None:
-            self.analyzer = Analyzer(self.raw_settings)
-        else:  # an injected analyzer keeps its predictor and takes this run's settings
-            self.analyzer.settings = self.raw_settings
-        self._identity: dict[str, str] | None = None
-
-    def model_info(self) -> dict[str, str]:
-        """The model's name and sha256, from the checkpoint sidecar when possible (no torch)."""
-        assert self.analyzer is not None
-        if self._identity is None:
-            self._identity = None if self._injected else checkpoint_identity(self.settings.model)
-            if self._identity is None:
-                if not self._injected:
-                    load_predictor(self.analyzer)
-                self._identity = self.analyzer.model_info()
-        return self._identity
-
-    def analyze(
-        self, files: Sequence[Path], advance: Advance | None = None, sources: dict[Path, bytes] | None = None
-    ) -> list[FileAnalysis]:
-        """One FileAnalysis per file (in order); unreadable files carry an error. ``sources`` gives the
-        text of files that are not read from disk (stdin)."""
-        advance = advance or (lambda n: None)
-        sources = sources or {}
-        self.sources.update(sources)
-        model_sha = self.model_info()["sha256"]
-        skey = settings_key(self.raw_settings)
-        hasher = ContextHasher(self.root)
-        results: dict[Path, FileAnalysis] = {}
-        todo: list[tuple[Path, bytes, str]] = []
-        for f in files:
-            try:
-                source = sources[f] if f in sources else read_regular_file(f, MAX_FILE_BYTES)
-            except (NotRegularFile, SourceTooLarge) as exc:
-                results[f] = FileAnalysis(str(f), errors=[FileError(str(f), str(exc))])
-                advance(1)
-                continue
-            except OSError as exc:
-                error = FileError(str(f), f"cannot read: {exc.strerror or exc}")
-                results[f] = FileAnalysis(str(f), errors=[error])
-                advance(1)
-                continue
-            self.source_hashes[f.resolve()] = sha256_bytes(source)
-            key = ""
-            if self.cache.enabled:
-                key = cache_key(source, hasher.context_hash(f, source), model_sha, skey)
-            cached = self.cache.get(key, f) if key else None
-            if cached is not None:
-                results[f] = replace(cached, path=str(f))
-                advance(1)
-                continue
-            try:
-                text = utf8_source(source)  # a PEP 263 declaration: analysed as the UTF-8 of its text
-            except SourceError as exc:
-                results[f] = FileAnalysis(str(f), errors=[FileError(str(f), str(exc))])
-                advance(1)
-                continue
-            todo.append((f, text, key))
-        for (f, _, key), analysis in zip(todo, self._analyze_todo(todo, advance), strict=True):
-            results[f] = analysis
-            if key and not any(e.message.startswith("internal error:") for e in analysis.errors):
-                self.cache.put(key, analysis)
-        return [results[f] for f in files]
-
-    def _analyze_todo(self, todo: list[tuple[Path, bytes, str]], advance: Advance) -> list[FileAnalysis]:
-        assert self.analyzer is not None
-        items = [(str(f), source) for f, source, _ in todo]
-        if not items:
-            return []
-        jobs = auto_jobs(self.settings.jobs, sum(len(s) for _, s in items), len(items))
-        self.jobs_used = 1 if self._injected else jobs
-        if self.jobs_used == 1:
-            if not self._injected:
-                load_predictor(self.analyzer)
-            project = _new_project(self.root)
-            out: list[FileAnalysis] = []
-            for batch in _batches(items, BATCH_FILES):
-                out += analyze_batch(self.analyzer, project, batch, self.debug)
-                advance(len(batch))
-            return out
-        # spawn: a clean interpreter per worker (torch and fork do not mix)
-        ctx = multiprocessing.get_context("spawn")
-        # many small batches, the biggest first, so that no worker is left alone with a long tail
-        batch_size = max(1, min(BATCH_FILES, len(items) // (self.jobs_used * 12) or 1))
-        with cf.ProcessPoolExecutor(
-            self.jobs_used,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(
-                self.raw_settings,
-                self.root,
-                self.debug,
-                max(1, (os.cpu_count() or 1) // self.jobs_used),
-            ),
-        ) as pool:
-            batches = list(_batches(items, batch_size))
-            biggest_first = sorted(range(len(batches)), key=lambda i: -sum(len(s) for _, s in batches[i]))
-            futures = {pool.submit(_worker_batch, batches[i]): i for i in biggest_first}
-            done: dict[int, list[FileAnalysis]] = {}
-            try:
-                for fut in cf.as_completed(futures):
-                    done[futures[fut]] = fut.result()
-                    advance(len(done[futures[fut]]))
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
-            return [a for i in range(len(batches)) for a in done[i]]
 
 
 # -- filtering -------------------------------------------------------------------------------------
@@ -509,34 +231,20 @@ def for_display(analysis: FileAnalysis, cwd: Path) -> FileAnalysis:
     )
 
 
-def on_changed_lines(finding: Finding, changed: ChangedLines, absolute: Path) -> bool:
-    if absolute not in changed:
-        return False
-    lines = changed[absolute]
-    return lines is None or any(
-        n in lines for n in range(finding.line, max(finding.end_line, finding.line) + 1)
-    )
-
-
 def collect_result(
     analyses: Sequence[FileAnalysis],
     files: Sequence[Path],
-    settings: Settings,
     changed: ChangedLines | None,
     cwd: Path,
 ) -> ScanResult:
-    """Threshold, enabled rules and --diff applied; paths for display; sorted."""
+    """The filtered analyses with --diff applied and paths for display, sorted."""
     result = ScanResult()
-    enabled = settings.enabled_rules()
     for absolute, raw in zip(files, analyses, strict=True):
         real = absolute.resolve()
         shown = for_display(raw, cwd)
         for f in shown.findings:
-            if f.confidence < settings.min_confidence or f.rule not in enabled:
-                continue
-            if changed is not None and not on_changed_lines(f, changed, real):
-                continue
-            result.findings.append(f)
+            if changed is None or on_changed_lines(f, changed, real):
+                result.findings.append(f)
         result.errors += shown.errors
         result.stats.functions += raw.functions
         result.stats.lines += raw.lines
@@ -566,26 +274,6 @@ def progress_bar(enabled: bool, total: int) -> Iterator[Advance]:
     task = progress.add_task("scan", total=total)
     with progress:
         yield lambda n: progress.advance(task, n)
-
-
-def render(fmt: str, result: ScanResult, meta: ReportMeta, color: bool, quiet: bool = False) -> str:
-    """The report in ``fmt``; each format module is imported only when used. ``quiet``: the text
-    formats leave out the summary line."""
-    if fmt == "json":
-        from codegraph.report import json_report
-
-        return json_report.render(result, meta)
-    if fmt == "sarif":
-        from codegraph.report import sarif
-
-        return sarif.render(result, meta)
-    if fmt == "github":
-        from codegraph.report import github
-
-        return github.render(result, meta)
-    from codegraph.report import text
-
-    return text.render(result, meta, color=color, concise=fmt == "concise", summary_line=not quiet)
 
 
 def _use_color(stream: Any) -> bool:
@@ -672,7 +360,7 @@ def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> tuple[Sca
     engine.model_info()  # the checkpoint's identity (or a load error) before the progress bar starts
     with progress_bar(show_progress, len(sel.files)) as advance:
         analyses = engine.analyze(sel.files, advance, sel.sources)
-    result = collect_result(analyses, sel.files, settings, sel.changed, Path.cwd())
+    result = collect_result(analyses, sel.files, sel.changed, Path.cwd())
     result.errors = sel.walk_errors + result.errors
     result.stats.seconds = time.perf_counter() - start
     if engine.cache.warning and not getattr(args, "quiet", False):
@@ -680,24 +368,10 @@ def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> tuple[Sca
     return result, engine
 
 
-def main(argv: Sequence[str] | None = None, analyzer: Analyzer | None = None) -> int:
+@command("codegraph scan")
+def main(argv: Sequence[str], analyzer: Analyzer | None = None) -> int:
     """`codegraph scan`; ``analyzer`` is injectable for tests."""
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        return _scan(args, analyzer)
-    except (UsageError, ConfigError, BaselineError, ModelUnavailable) as exc:
-        print(f"codegraph scan: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # top level: one line (traceback with --debug), exit status 2
-        if args.debug:
-            traceback.print_exc()
-        print(
-            f"codegraph scan: internal error: {type(exc).__name__}: {exc} (--debug for details)",
-            file=sys.stderr,
-        )
-        return 2
+    return _scan(build_parser().parse_args(list(argv)), analyzer)
 
 
 def _scan(args: argparse.Namespace, analyzer: Analyzer | None) -> int:
@@ -740,8 +414,9 @@ def _scan(args: argparse.Namespace, analyzer: Analyzer | None) -> int:
     if args.statistics:
         text = statistics(result, args.format == "json")
     else:
-        color = False if args.output else _use_color(sys.stdout)
-        text = render(args.format, result, meta, color=color, quiet=args.quiet)
+        meta.color = False if args.output else _use_color(sys.stdout)
+        meta.summary_line = not args.quiet
+        text = render(args.format, result, meta)
     if args.output:
         try:
             args.output.write_text(text, encoding="utf-8")
@@ -758,15 +433,7 @@ def _scan(args: argparse.Namespace, analyzer: Analyzer | None) -> int:
 
 
 def internal_errors(result: ScanResult) -> bool:
-    return any(e.message.startswith("internal error:") for e in result.errors)
-
-
-def source_lines(source: bytes) -> list[str]:
-    """The text lines of a file's bytes as reports show them (PEP 263 decoding, see read_lines)."""
-    try:
-        return decode_source(source)[0].splitlines()
-    except SourceError:
-        return source.decode("utf-8", "replace").splitlines()
+    return any(e.kind.is_internal for e in result.errors)
 
 
 def sarif_root(args: argparse.Namespace) -> Path:

@@ -21,23 +21,28 @@ class NodeKind(IntEnum):
 
 
 class EdgeKind(IntEnum):
-    """Every edge family of the code graph. Values are stable: checkpoints depend on them."""
+    """Every edge kind of the code graph, each with its family: the builder module in
+    :mod:`codegraph.edges` that makes it. Values are stable: checkpoints depend on them."""
 
-    # syntax (edges/syntax.py)
-    CHILD = 0  # parent syntax node -> child
-    NEXT_SIBLING = 1  # child -> next child of the same parent
-    NEXT_TOKEN = 2  # token -> next token in source order
-    # data flow (edges/dataflow.py)
-    LAST_READ = 3  # variable occurrence -> occurrences that may have been the last read of it
-    LAST_WRITE = 4  # variable occurrence -> occurrences that may have been the last write to it
-    COMPUTED_FROM = 5  # assigned name -> names read on the right-hand side
-    OCCURRENCE = 6  # occurrence -> next occurrence of the same variable (same binding)
-    # control flow (edges/controlflow.py)
-    CONTROL_FLOW = 7  # statement -> statement that may run next
-    RETURNS_TO = 8  # returned / yielded value -> its function definition
-    # calls (edges/calls.py, project.py)
-    CALLS = 9  # call syntax node -> callee definition (function, method, class __init__)
-    FORMAL_ARG_NAME = 10  # argument -> parameter it binds in the callee
+    family: str
+
+    def __new__(cls, value: int, family: str = "") -> EdgeKind:  # EdgeKind(3) looks a kind up
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.family = family
+        return member
+
+    CHILD = 0, "syntax"  # parent syntax node -> child
+    NEXT_SIBLING = 1, "syntax"  # child -> next child of the same parent
+    NEXT_TOKEN = 2, "syntax"  # token -> next token in source order
+    LAST_READ = 3, "dataflow"  # variable occurrence -> occurrences that may have been the last read of it
+    LAST_WRITE = 4, "dataflow"  # variable occurrence -> occurrences that may have been the last write to it
+    COMPUTED_FROM = 5, "dataflow"  # assigned name -> names read on the right-hand side
+    OCCURRENCE = 6, "dataflow"  # occurrence -> next occurrence of the same variable (same binding)
+    CONTROL_FLOW = 7, "controlflow"  # statement -> statement that may run next
+    RETURNS_TO = 8, "controlflow"  # returned / yielded value -> its function definition
+    CALLS = 9, "calls"  # call syntax node -> callee definition (function, method, class __init__)
+    FORMAL_ARG_NAME = 10, "calls"  # argument -> parameter it binds in the callee (also project.py)
 
 
 #: anonymous tree-sitter tokens that become graph nodes (operators the detector reasons about)

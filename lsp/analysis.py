@@ -21,12 +21,12 @@ from typing import Any, TypeVar
 from lsprotocol import types
 
 from codegraph.config import Settings
-from codegraph.findings import FileError, Finding
+from codegraph.findings import ErrorKind, FileError, Finding
 from codegraph.lsp import convert, incremental
 from codegraph.lsp.cache import PredictionCache, Superseded
 from codegraph.lsp.index import WorkspaceIndex, uri_for
-from codegraph.pipeline import MAX_FILE_BYTES, Analyzer, Predictor, load_predictor
-from codegraph.syntax import SourceError
+from codegraph.models.loader import predictor_factory
+from codegraph.pipeline import Analyzer, Predictor, PredictorFactory
 from codegraph.units import AnalysisUnit
 
 logger = logging.getLogger(__name__)
@@ -100,10 +100,9 @@ def _never() -> bool:
     return False
 
 
-def interactive_predictor(settings: Settings) -> Predictor:
-    """The configured model on one thread: the editor analyses a few functions at a time, where
-    more threads only fight the editor for the cores."""
-    return load_predictor(settings, num_threads=1)
+#: the configured model on one thread: the editor analyses a few functions at a time, where
+#: more threads only fight the editor for the cores
+interactive_predictor: PredictorFactory = predictor_factory(num_threads=1)
 
 
 class AnalysisService:
@@ -186,12 +185,9 @@ class AnalysisService:
                 self._analyze_functions(out, plan, previous)
         except Superseded:
             return None
-        except SourceError as exc:  # binary or not UTF-8: nothing to parse
-            out.errors = [FileError(snap.path, str(exc))]
-            out.layout = None
         except Exception as exc:  # a pipeline bug must not take the server down: report it on the file
             logger.exception("analysis of %s failed", snap.path)
-            out.errors = [FileError(snap.path, f"internal error: {type(exc).__name__}: {exc}")]
+            out.errors = [FileError.internal(snap.path, exc)]
             out.layout = None
         finally:
             cache.is_cancelled = _never
@@ -214,26 +210,22 @@ class AnalysisService:
         return self.index.project if snap.has_file else None
 
     def _analyze_file(self, out: Outcome, source: bytes, is_cancelled: Callable[[], bool]) -> None:
-        """The whole file, as :meth:`Analyzer.analyze_source` does it, but in stages that a newer
-        version can interrupt (graph, then units in chunks, then the model)."""
+        """The whole file in the pipeline's stages, checking for a newer version between them
+        (the graph, the units in chunks, then the model)."""
         snap = out.snapshot
-        if len(source) > MAX_FILE_BYTES:
-            out.errors = [
-                FileError(snap.path, f"file too large ({len(source):,} bytes; limit {MAX_FILE_BYTES:,})")
-            ]
-            return
         analyzer = Analyzer(self.settings, predictor=self.cache)
-        project = self._project(snap)
-        graph = analyzer.build_graph(snap.path, source, project)
-        if graph.has_error:
-            out.errors = [FileError(snap.path, "syntax error: analysed the parts that parse")]
-        names = list(dict.fromkeys(f.qualname for f in graph.functions))
+        prepared = analyzer.prepare(snap.path, source, self._project(snap))
+        out.errors = prepared.analysis.errors
+        if prepared.graph is None:
+            out.layout = None
+            return
+        names = list(dict.fromkeys(f.qualname for f in prepared.graph.functions))
         units: list[AnalysisUnit] = []
         for start in range(0, len(names), UNIT_CHUNK):
             if is_cancelled():
                 raise Superseded
-            units += analyzer.units(graph, project, names[start : start + UNIT_CHUNK])
-        out.findings = analyzer.findings_for_units(graph, units, project)
+            units += analyzer.units(prepared, names[start : start + UNIT_CHUNK])
+        out.findings = analyzer.filter.apply(analyzer.predict(prepared, units), snap.text)
         out.functions = out.analysed = len(units)
         self.settle_heap()
 
@@ -244,10 +236,13 @@ class AnalysisService:
         project = self._project(snap)
         dirty: set[str] = set()
         try:
-            graph = analyzer.build_graph(snap.path, plan.reduced_source(), project)
+            prepared = analyzer.prepare(snap.path, plan.reduced_source(), project)
+            graph = prepared.graph
+            if graph is None:  # the reduced text keeps the file's syntax: this is a pipeline bug
+                raise RuntimeError(f"the reduced text of {snap.path} cannot be analysed")
             dirty = {f.qualname for f in graph.functions if plan.is_dirty_byte(graph.start_byte[f.node])}
-            units = analyzer.units(graph, project, dirty) if dirty else []
-            fresh = analyzer.findings_for_units(graph, units, project)
+            units = analyzer.units(prepared, dirty) if dirty else []
+            fresh = analyzer.filter.apply(analyzer.predict(prepared, units), snap.text)
         finally:
             if project is not None:  # the index keeps the real text, not the reduced one
                 self.index.update(snap.path, plan.new.source)
@@ -275,7 +270,7 @@ class AnalysisService:
 
         diags = [convert.to_diagnostic(f, here, snap.version, location, index_for) for f in out.findings]
         for err in out.errors:
-            if err.message.startswith("syntax error"):
+            if err.kind is ErrorKind.SYNTAX:
                 logger.info("%s: %s", err.path, err.message)  # the editor's own checker shows these
             else:
                 diags.append(convert.error_diagnostic(err.message))

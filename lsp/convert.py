@@ -18,13 +18,13 @@ from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
 from codegraph.config import DEFAULT_MIN_CONFIDENCE
+from codegraph.filters import NOQA
 from codegraph.findings import Finding, Related, confidence_percent
 from codegraph.rules import RULES_BY_CODE
 
 #: the ``source`` of every diagnostic (a contract: design §4)
 SOURCE = "codegraph"
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"\w+")
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
@@ -204,7 +204,7 @@ def _line_ends_in_string(text: str, line: int) -> bool:
 
 def noqa_edit(line_text: str, row: int, code: str, index: LineIndex) -> types.TextEdit | None:
     """The edit that adds ``code`` to the line's `# noqa` comment, or appends one (None: already quiet)."""
-    m = _NOQA.search(line_text)
+    m = NOQA.search(line_text)
     if m and m.group("codes") is None:
         return None  # a bare noqa comment suppresses everything already
     if m:

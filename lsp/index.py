@@ -80,12 +80,12 @@ def make_project(root: Path | None) -> Project | None:
 
 
 def workspace_files(root: Path) -> list[str] | None:
-    """The Python files below ``root`` as the Project would find them (hidden directories, caches
-    and virtual environments left out), or None when there are too many to index at start-up
-    (an editor opened on a home directory)."""
-    from codegraph.project import discover_files
+    """The Python files below ``root`` as a scan finds them (.gitignore, caches and virtual
+    environments left out), or None when there are too many to index at start-up (an editor
+    opened on a home directory)."""
+    from codegraph.files import Budget, python_files
 
-    return discover_files(root, MAX_WORKSPACE_FILES, time.monotonic() + MAX_LISTING_SECONDS)
+    return python_files(root, Budget(MAX_WORKSPACE_FILES, time.monotonic() + MAX_LISTING_SECONDS))
 
 
 class WorkspaceIndex:

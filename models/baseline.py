@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from codegraph.models.detector import BugModel, ModelConfig
+from codegraph.models.layers.edge_csr import EdgeCSR
 from codegraph.models.layers.gated_graph_conv import GatedGraphConv
-from codegraph.models.layers.relational_attention import EdgeCSR
+from codegraph.models.model import BugModel, ModelConfig
 
 
 class Baseline(BugModel):

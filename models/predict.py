@@ -27,26 +27,21 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch_geometric.data import Data
 
-from codegraph.models.detector import BugModel, ModelConfig, build_model, feature_transform
+from codegraph.command import CommandError
+from codegraph.models.checkpoint import FORMAT, checkpoint_paths
+from codegraph.models.detector import build_model
+from codegraph.models.model import BugModel, ModelConfig, feature_transform
 from codegraph.models.tensorize import Vocabulary, atomic_write_bytes, collate, tensorize
 from codegraph.units import AnalysisUnit
 
-CHECKPOINT_FORMAT = "codegraph-checkpoint"
+CHECKPOINT_FORMAT = FORMAT
 CHECKPOINT_VERSION = 1
 #: the shipped model
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "detector.safetensors"
 
 
-class ModelError(Exception):
+class ModelError(CommandError):
     """A checkpoint cannot be loaded or used; the message is one line for the user."""
-
-
-def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
-    """(weights, sidecar) for ``NAME``, ``NAME.safetensors`` or ``NAME.json``."""
-    p = Path(path)
-    if p.suffix in (".safetensors", ".json"):
-        p = p.with_suffix("")
-    return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
 
 
 def save_checkpoint(

@@ -24,7 +24,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random-initialised checkpoint (hidden 16, one layer) written with save_checkpoint."""
     import torch
 
-    from codegraph.models.detector import ModelConfig, build_model
+    from codegraph.models.detector import build_model
+    from codegraph.models.model import ModelConfig
     from codegraph.models.predict import save_checkpoint
     from codegraph.models.tensorize import PAD, UNK, VIRTUAL, Vocabulary
 

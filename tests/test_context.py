@@ -9,7 +9,7 @@ from codegraph.context import ContextBuilder, build_unit, units_for_file
 from codegraph.graph import build_file_graph
 from codegraph.project import Project
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
-from codegraph.scopes import analyze_scopes
+from codegraph.scope_analysis import analyze_scopes
 from codegraph.units import AnalysisUnit
 
 SOURCE = """

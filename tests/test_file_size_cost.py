@@ -9,7 +9,6 @@ import pytest
 
 from codegraph import pipeline
 from codegraph.config import Settings
-from codegraph.graph import build_file_graph
 from codegraph.pipeline import Analyzer
 from codegraph.rules import cg001_variable_misuse
 from codegraph.scopes import ScopeInfo
@@ -47,8 +46,8 @@ def test_variable_candidates_look_at_a_bounded_number_of_symbols_per_function(mo
     units = []
     for count in (150, 600):
         calls[0] = 0
-        graph = build_file_graph(small_functions(count), "m.py")
-        units.append(Analyzer(Settings()).units(graph, None))
+        analyzer = Analyzer(Settings())
+        units.append(analyzer.units(analyzer.prepare("m.py", small_functions(count))))
         work.append(calls[0])
     assert len(units[1]) == 4 * len(units[0])
     # linear: 4x the functions, about 4x the symbols looked at (it was 16x: every function went
@@ -88,7 +87,8 @@ def test_unit_assembly_allocates_per_file_not_per_unit(monkeypatch) -> None:
         return real_full(shape, *args, **kwargs)
 
     monkeypatch.setattr(context.np, "full", counting_full)
-    graph = build_file_graph(small_functions(300), "m.py")
-    units = Analyzer(Settings()).units(graph, None)
-    assert len(units) == 300
-    assert allocated[0] <= graph.num_nodes  # one node map for the file (it was one per unit)
+    analyzer = Analyzer(Settings())
+    prepared = analyzer.prepare("m.py", small_functions(300))
+    units = analyzer.units(prepared)
+    assert len(units) == 300 and prepared.graph is not None
+    assert allocated[0] <= prepared.graph.num_nodes  # one node map for the file (it was one per unit)

@@ -86,7 +86,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random-initialised checkpoint written with the model's export API (as in test_scan_e2e.py)."""
     import torch
 
-    from codegraph.models.detector import ModelConfig, build_model
+    from codegraph.models.detector import build_model
+    from codegraph.models.model import ModelConfig
     from codegraph.models.predict import save_checkpoint
     from codegraph.models.tensorize import PAD, UNK, VIRTUAL, Vocabulary
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from codegraph import scan
+from codegraph import engine, scan
 from codegraph.config import DEFAULT_MIN_CONFIDENCE, Settings
 from codegraph.pipeline import Analyzer
 from codegraph.units import AnalysisUnit
@@ -137,14 +137,14 @@ def test_bad_files_are_reported_and_never_stop_the_scan(tree: Path, capsys) -> N
 
 def test_unreadable_file_is_an_error(tree: Path, capsys, monkeypatch) -> None:
     target = (tree / "pkg" / "util.py").resolve()
-    read_regular_file = scan.read_regular_file
+    read_regular_file = engine.read_regular_file
 
     def deny(path: Path, limit: int) -> bytes:
         if path.resolve() == target:
             raise PermissionError(13, "Permission denied")
         return read_regular_file(path, limit)
 
-    monkeypatch.setattr(scan, "read_regular_file", deny)
+    monkeypatch.setattr(engine, "read_regular_file", deny)
     _, data = scan_json(["pkg"], capsys)
     assert {"path": "pkg/util.py", "message": "cannot read: Permission denied"} in data["errors"]
     assert any(f["path"] == "pkg/geometry.py" for f in data["findings"])
@@ -153,9 +153,8 @@ def test_unreadable_file_is_an_error(tree: Path, capsys, monkeypatch) -> None:
 def test_usage_errors_exit_2(tree: Path, capsys) -> None:
     rc, _, err = run_scan(["no/such/dir"], capsys=capsys)
     assert rc == 2 and err.strip() == "codegraph scan: error: no/such/dir: no such file or directory"
-    with pytest.raises(SystemExit) as exc:
-        run_scan(["--min-confidence", "2"])
-    assert exc.value.code == 2 and "must be between 0 and 1" in capsys.readouterr().err
+    rc, _, err = run_scan(["--min-confidence", "2"], capsys=capsys)
+    assert rc == 2 and "must be between 0 and 1" in err
     rc, _, err = run_scan(["--select", "XX9"], capsys=capsys)
     assert rc == 2 and "unknown rule code" in err and len(err.strip().splitlines()) == 1
 
@@ -307,3 +306,21 @@ def test_internal_error_in_one_file_is_isolated(tree: Path, capsys, monkeypatch)
     assert rc == 2
     assert {"path": "pkg/util.py", "message": "internal error: RuntimeError: boom"} in data["errors"]
     assert any(f["path"] == "pkg/geometry.py" for f in data["findings"])
+
+
+def test_per_file_ignores_extend_select_and_file_noqa(tree: Path, capsys) -> None:
+    _, data = scan_json(["pkg"], capsys)
+    before = {(f["path"], f["rule"]) for f in data["findings"]}
+    assert ("pkg/geometry.py", "CG001") in before and ("pkg/util.py", "CG001") in before
+    (tree / "pyproject.toml").write_text(
+        '[tool.codegraph]\nselect = ["CG002"]\nextend-select = ["CG001"]\n'
+        '[tool.codegraph.per-file-ignores]\n"pkg/geo*.py" = ["CG001"]\n'
+    )
+    _, data = scan_json(["pkg"], capsys)
+    after = {(f["path"], f["rule"]) for f in data["findings"]}
+    assert ("pkg/geometry.py", "CG001") not in after and ("pkg/util.py", "CG001") in after
+    util = tree / "pkg" / "util.py"
+    util.write_text("# codegraph: noqa\n" + util.read_text())
+    _, data = scan_json(["pkg"], capsys)
+    assert not any(f["path"] == "pkg/util.py" for f in data["findings"])
+    assert data["stats"]["files"] == 4 and data["stats"]["functions"] > 0

@@ -8,7 +8,8 @@ import pytest
 
 from codegraph.nodes import graph_nodes
 from codegraph.schema import CodeGraph
-from codegraph.scopes import Access, ScopeInfo, ScopeKind, SymbolFlag, analyze_scopes, scopes_of
+from codegraph.scope_analysis import analyze_scopes, scopes_of
+from codegraph.scopes import Access, ScopeInfo, ScopeKind, SymbolFlag
 from codegraph.syntax import parse
 
 R, W, RW, DEL = Access.READ, Access.WRITE, Access.READ | Access.WRITE, Access.WRITE | Access.DELETE

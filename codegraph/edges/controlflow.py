@@ -31,78 +31,33 @@ RETURNS_TO goes from the value of each ``return`` and ``yield`` to its
 from __future__ import annotations
 
 import weakref
-from collections.abc import Generator
-from dataclasses import dataclass, field
-from itertools import accumulate, repeat
-from typing import TypeAlias
+from dataclasses import dataclass
+from itertools import repeat
 
-from codegraph.schema import CodeGraph, EdgeKind
-from codegraph.scopes import Access, Scope, ScopeInfo, ScopeKind, scopes_of
-
-#: event flags: an event is ``occurrence_index << 3 | flags``
-READ, WRITE, QUIET = 1, 2, 4  # QUIET: updates the state but gets no edges (second half of ``x += y``)
-ENTRY, EXIT = 0, 1  # block ids of every flow graph
-
-_COMPOUND = frozenset(
-    {
-        "if_statement", "while_statement", "for_statement", "with_statement", "try_statement",
-        "match_statement", "class_definition", "decorated_definition",
-    }
-)  # fmt: skip
-_HANDLER_TYPES = frozenset({"except_clause", "except_group_clause"})
-_COMPREHENSIONS = frozenset(
-    {"list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression"}
+from codegraph.edges.flow_blocks import (
+    _BREAK,
+    _COMPOUND,
+    _CONTINUE,
+    _FINALLY,
+    _FUNC,
+    _HANDLER_TYPES,
+    _JUMPS,
+    _LOOP,
+    _RAISE,
+    _RETURN,
+    _START,
+    _TRY,
+    ENTRY,
+    EXIT,
+    FlowGraph,
+    _Frame,
+    _Gen,
+    _Shared,
 )
-_LOOP, _TRY, _FINALLY, _FUNC = range(4)
-_START: list[int] = []  # sentinel: a handler not started yet
-_RETURN, _RAISE, _BREAK, _CONTINUE = range(4)
-_JUMPS = {
-    "return_statement": _RETURN,
-    "raise_statement": _RAISE,
-    "break_statement": _BREAK,
-    "continue_statement": _CONTINUE,
-}
-# expression-machine operations (stack items that are tuples)
-_OP_EMIT, _OP_THEN, _OP_ELSE, _OP_JOIN2, _OP_SPLIT, _OP_JOIN, _OP_LOOP, _OP_TO_HEAD, _OP_LOOP_END = range(9)
-
-
-@dataclass(slots=True, eq=False)
-class FlowGraph:
-    """The control-flow graph of one module, ``def`` or ``lambda``, at block granularity.
-
-    Parallel lists per block: ``anchor`` (the graph node the block belongs to: the
-    statement it starts with), ``tail`` (the statement it ends with: a run of simple
-    statements outside ``try`` shares one block, ``chain`` holding the statement-to-
-    statement edges inside such runs), ``succ`` (successor blocks) and ``events``
-    (variable occurrences evaluated, in order: ``occurrence_index << 3 | READ / WRITE /
-    QUIET``). Block 0 is the entry (it holds the parameter bindings), block 1 the
-    exit. ``assigns`` pairs the occurrences under each target with those under the value
-    it is computed from, as occurrence index ranges ``(target_start, target_end,
-    value_start, value_end)`` (assignments, augmented assignments, walrus, ``for``
-    target / iterable, ``with ... as`` target / context); ``returns`` are the returned /
-    yielded value graph nodes.
-    """
-
-    scope: Scope
-    node: int
-    anchor: list[int] = field(default_factory=list)
-    tail: list[int] = field(default_factory=list)
-    chain: list[tuple[int, int]] = field(default_factory=list)
-    succ: list[list[int]] = field(default_factory=list)
-    events: list[list[int]] = field(default_factory=list)
-    assigns: list[tuple[int, int, int, int]] = field(default_factory=list)
-    returns: list[int] = field(default_factory=list)
-
-    @property
-    def num_blocks(self) -> int:
-        return len(self.anchor)
-
-    def predecessors(self) -> list[list[int]]:
-        preds: list[list[int]] = [[] for _ in self.anchor]
-        for b, ss in enumerate(self.succ):
-            for s in ss:
-                preds[s].append(b)
-        return preds
+from codegraph.edges.flow_expressions import ExpressionBuilder
+from codegraph.schema import CodeGraph, EdgeKind
+from codegraph.scope_analysis import scopes_of
+from codegraph.scopes import ScopeInfo, ScopeKind
 
 
 @dataclass(eq=False)
@@ -169,7 +124,7 @@ def _forget(_: object) -> None:
 
 
 def control_flow(g: CodeGraph) -> ControlFlow:
-    """:func:`build_control_flow` with the scopes of :func:`codegraph.scopes.scopes_of`, cached
+    """:func:`build_control_flow` with the scopes of :func:`codegraph.scope_analysis.scopes_of`, cached
     for the most recent graph while it is alive, so that the control-flow and data-flow
     builders share one."""
     info = scopes_of(g)
@@ -193,94 +148,10 @@ def controlflow_edges(g: CodeGraph) -> list[tuple[int, int, EdgeKind]]:
     return edges
 
 
-@dataclass(slots=True, eq=False)
-class _Frame:
-    """Where jumps go: a loop (``target`` = its head, ``blocks`` = the breaks), a try with
-    handlers (``blocks`` = the handler blocks), a finally (``blocks`` = its entries,
-    ``pending`` = the jumps to resume afterwards) or the function (exit)."""
+class _Builder(ExpressionBuilder):
+    """Builds the flow graph of one module / def / lambda: statements, over the expression
+    and block primitives."""
 
-    kind: int
-    target: int = -1
-    blocks: list[int] = field(default_factory=list)
-    pending: set[tuple[int, int]] = field(default_factory=set)
-    catch_all: bool = False  # a try with a bare ``except:``
-
-
-class _Shared:
-    """Per-file arrays the builders read."""
-
-    def __init__(self, g: CodeGraph, info: ScopeInfo) -> None:
-        self.g = g
-        self.info = info
-        self.types = g.type
-        self.fields = g.field_name
-        self.children = g.children
-        self.send = g.subtree_end
-        self.occ_nodes = info.occ_nodes
-        self.specials = info.flow_specials
-        # default event of each occurrence (an augmented assignment target reads here; its
-        # write is added where the assignment completes)
-        mode = {Access.READ: READ, Access.WRITE: WRITE, Access.READ | Access.WRITE: READ}
-        self.codes = [(k << 3) | mode.get(a, WRITE) for k, a in enumerate(info.occ_access)]
-        # occ_before[i]: how many occurrences have graph node < i (so the occurrences under a
-        # subtree ``i`` are ``occ_before[i]:occ_before[subtree_end[i]]``); same for specials
-        marks = [0] * (len(self.types) + 1)
-        for node in self.occ_nodes:
-            marks[node + 1] = 1
-        self.occ_before = list(accumulate(marks))
-        marks = [0] * (len(self.types) + 1)
-        for node in self.specials:
-            marks[node + 1] = 1
-        self.spec_before = list(accumulate(marks))
-
-
-#: a statement handler: yields sub-handlers to run (or exits already known), receives their
-#: exits, returns its own exits
-_Gen: TypeAlias = Generator["_Gen | list[int]", list[int], list[int]]
-
-
-class _Builder:
-    """Builds the flow graph of one module / def / lambda."""
-
-    def __init__(self, sh: _Shared, scope: Scope) -> None:
-        self.sh = sh
-        self.scope = scope
-        self.fg = FlowGraph(scope, scope.node)
-        self.anchor = scope.node  # graph node that new blocks belong to
-        self.cur = -1
-        self.ctx: list[_Frame] = []  # enclosing loops, try handlers, finally blocks, the function
-        self.in_try = 0  # inside a try statement every statement needs its own block (it may raise)
-        self.run_block = -1  # the block a simple statement just completed in (it may take the next one)
-        self.new(scope.node)  # ENTRY
-        self.new(scope.node)  # EXIT
-
-    # -- blocks ------------------------------------------------------------------------
-    def new(self, anchor: int) -> int:
-        fg = self.fg
-        b = len(fg.anchor)
-        fg.anchor.append(anchor)
-        fg.tail.append(anchor)
-        fg.succ.append([])
-        fg.events.append([])
-        return b
-
-    def start(self, node: int, preds: list[int]) -> int:
-        """A new block for ``node``, entered from ``preds``; it becomes the current block."""
-        self.anchor = node
-        self.run_block = -1
-        b = self.new(node)
-        succ = self.fg.succ
-        for p in preds:
-            succ[p].append(b)
-        self.cur = b
-        return b
-
-    def link(self, srcs: list[int] | range, dst: int) -> None:
-        succ = self.fg.succ
-        for s in srcs:
-            succ[s].append(dst)
-
-    # -- whole units -----------------------------------------------------------------------
     def build(self) -> FlowGraph:
         sh, sc = self.sh, self.scope
         fg = self.fg
@@ -306,15 +177,6 @@ class _Builder:
         self.link(outs, EXIT)
         return fg
 
-    def emit_own(self, node: int) -> None:
-        """Events of the occurrences under ``node`` that belong to this unit's own scope."""
-        info = self.sh.info
-        scopes, codes, sc = info.occ_scopes, self.sh.codes, self.scope
-        ev = self.fg.events[self.cur]
-        for k in info.occurrences_in(node, self.sh.send[node]):
-            if scopes[k] is sc:
-                ev.append(codes[k])
-
     @staticmethod
     def run(gen: _Gen | list[int]) -> list[int]:
         """Drive nested statement generators without Python recursion (deep nesting is fine)."""
@@ -337,7 +199,6 @@ class _Builder:
             stack.append(sub)
             val = _START
 
-    # -- statements --------------------------------------------------------------------
     def body(self, node: int, preds: list[int]) -> _Gen | list[int]:
         """The statements under ``node`` (a block or the module): built at once when they are all
         simple (returns the exits), else a generator for :meth:`run`."""
@@ -482,13 +343,6 @@ class _Builder:
         if t == "match_statement":
             return self.match(s, preds)
         return self.definition(s, preds)
-
-    def field(self, node: int, name: str) -> int:
-        fields = self.sh.fields
-        for c in self.sh.children[node]:
-            if fields[c] == name:
-                return c
-        return -1
 
     def if_(self, s: int, preds: list[int]) -> _Gen:
         sh = self.sh
@@ -714,18 +568,6 @@ class _Builder:
             self.run_block = self.cur
         return [self.cur]
 
-    def assign(self, target: int, value: int) -> None:
-        """Record that the variables bound under ``target`` are computed from those read under ``value``."""
-        before, send = self.sh.occ_before, self.sh.send
-        self.fg.assigns.append((before[target], before[send[target]], before[value], before[send[value]]))
-
-    def bind(self, name: int) -> None:
-        sh = self.sh
-        if name >= 0:
-            k = sh.occ_before[name]
-            if k < len(sh.occ_nodes) and sh.occ_nodes[k] == name:
-                self.fg.events[self.cur].append(sh.codes[k])
-
     def definition(self, s: int, preds: list[int]) -> _Gen:
         """``class`` (its body runs inline) or a decorated ``def`` / ``class``."""
         sh = self.sh
@@ -752,221 +594,3 @@ class _Builder:
                 self.expr(c)
         self.bind(name)
         return (yield self.body(body, [self.cur]))
-
-    # -- expressions -------------------------------------------------------------------
-    def expr(self, root: int) -> None:
-        """Append the events of subtree ``root`` in evaluation order, splitting blocks where it branches."""
-        sh = self.sh
-        end = sh.send[root]
-        spec_before, occ_before = sh.spec_before, sh.occ_before
-        j = spec_before[root]
-        nspec = spec_before[end] - j
-        if not nspec:
-            k0, k1 = occ_before[root], occ_before[end]
-            if k0 < k1:
-                self.fg.events[self.cur].extend(sh.codes[k0:k1])
-            return
-        x = sh.specials[j]
-        if nspec == 1 and sh.types[x] == "assignment":
-            # the common case: one plain ``target = value`` -- value first, then targets
-            kids = sh.children[x]
-            left, right = kids[0], kids[-1]
-            fields = sh.fields
-            if fields[left] == "left" and fields[right] == "right":
-                codes = sh.codes
-                k0, kx, kr = occ_before[root], occ_before[x], occ_before[right]
-                ke, k1 = occ_before[sh.send[x]], occ_before[end]
-                ev = self.fg.events[self.cur]
-                if kx > k0:
-                    ev.extend(codes[k0:kx])
-                ev.extend(codes[kr:ke])
-                ev.extend(codes[kx:kr])
-                if k1 > ke:
-                    ev.extend(codes[ke:k1])
-                self.fg.assigns.append((kx, kr, kr, ke))
-                return
-        self.expr_slow(root)
-
-    def expr_slow(self, root: int) -> None:
-        sh = self.sh
-        types, fields, children, send = sh.types, sh.fields, sh.children, sh.send
-        specials, codes, spec_before, occ_before = sh.specials, sh.codes, sh.spec_before, sh.occ_before
-        events = self.fg.events
-        marks: list = []
-        stack: list = [root]
-        while stack:
-            x = stack.pop()
-            if x.__class__ is int:
-                end = send[x]
-                j = spec_before[x]
-                if spec_before[end] == j:
-                    k0, k1 = occ_before[x], occ_before[end]
-                    if k0 < k1:
-                        events[self.cur].extend(codes[k0:k1])
-                    continue
-                if specials[j] != x:
-                    stack.extend(reversed(children[x]))
-                    continue
-                t = types[x]
-                kids = children[x]
-                if t == "assignment":
-                    left = right = typ = -1
-                    for c in kids:
-                        f = fields[c]
-                        if f == "left":
-                            left = c
-                        elif f == "right":
-                            right = c
-                        elif f == "type":
-                            typ = c
-                    if typ >= 0:
-                        stack.append(typ)
-                    if left >= 0 and right >= 0:  # a bare annotation ``x: int`` binds nothing
-                        stack.append(left)
-                    if right >= 0:
-                        stack.append(right)
-                        if left >= 0:
-                            self.assign(left, right)
-                elif t == "augmented_assignment":
-                    left = kids[0] if kids and fields[kids[0]] == "left" else -1
-                    right = kids[-1] if kids and fields[kids[-1]] == "right" else -1
-                    k = occ_before[left] if left >= 0 else -1
-                    if k >= 0 and (k >= len(sh.occ_nodes) or sh.occ_nodes[k] != left):
-                        k = -1
-                    if k >= 0:
-                        stack.append((_OP_EMIT, (k << 3) | WRITE | QUIET))
-                        if right >= 0:
-                            stack.append(right)
-                        stack.append((_OP_EMIT, (k << 3) | READ))
-                    else:
-                        if right >= 0:
-                            stack.append(right)
-                        if left >= 0:
-                            stack.append(left)
-                    if left >= 0 and right >= 0:
-                        self.assign(left, right)
-                elif t == "named_expression":
-                    name = value = -1
-                    for c in kids:
-                        if fields[c] == "name":
-                            name = c
-                        elif fields[c] == "value":
-                            value = c
-                    if name >= 0:
-                        stack.append(name)
-                    if value >= 0:
-                        stack.append(value)
-                        if name >= 0:
-                            self.assign(name, value)
-                elif t == "conditional_expression" and len(kids) == 3:
-                    a, c, b = kids
-                    stack += [(_OP_JOIN2,), b, (_OP_ELSE,), a, (_OP_THEN,), c]
-                elif t == "boolean_operator" and len(kids) == 3:
-                    # ``a and b and c`` is one chain: each operand may end it
-                    op_type = types[kids[1]]
-                    operands = [kids[2]]
-                    left = kids[0]
-                    while types[left] == "boolean_operator" and len(children[left]) == 3:
-                        lk = children[left]
-                        if types[lk[1]] != op_type:
-                            break
-                        operands.append(lk[2])
-                        left = lk[0]
-                    stack.append((_OP_JOIN, len(operands)))
-                    for o in operands:
-                        stack.append(o)
-                        stack.append((_OP_SPLIT,))
-                    stack.append(left)
-                elif t in _COMPREHENSIONS:
-                    self.comprehension(x, stack)
-                elif t == "lambda":
-                    params = self.field(x, "parameters")
-                    if params >= 0:
-                        for q in reversed(children[params]):
-                            for r in reversed(children[q]):
-                                if fields[r] == "value":
-                                    stack.append(r)
-                elif t in ("function_definition", "class_definition"):
-                    # only inside ERROR syntax nodes: keep what runs in this unit, unordered
-                    owner = self.scope
-                    scopes = sh.info.occ_scopes
-                    k0, k1 = occ_before[x], occ_before[end]
-                    events[self.cur].extend(codes[k] for k in range(k0, k1) if scopes[k].flow_owner is owner)
-                else:
-                    stack.extend(reversed(kids))
-            else:
-                op = x[0]
-                if op == _OP_EMIT:
-                    events[self.cur].append(x[1])
-                elif op in (_OP_THEN, _OP_SPLIT):
-                    marks.append(self.cur)
-                    self.start(self.anchor, [self.cur])
-                elif op == _OP_ELSE:
-                    split = marks.pop()
-                    marks.append(self.cur)
-                    self.start(self.anchor, [split])
-                elif op == _OP_JOIN2:
-                    other = marks.pop()
-                    self.start(self.anchor, [other, self.cur])
-                elif op == _OP_JOIN:
-                    ends = marks[-x[1] :]
-                    del marks[-x[1] :]
-                    ends.append(self.cur)
-                    self.start(self.anchor, ends)
-                elif op == _OP_LOOP:
-                    head = self.new(self.anchor)
-                    self.link([self.cur], head)
-                    after = self.new(self.anchor)
-                    self.link([head], after)
-                    marks.append((head, after))
-                    self.start(self.anchor, [head])
-                elif op == _OP_TO_HEAD:  # a filter failed or an inner iterator ran out
-                    self.link([self.cur], marks[-1][0])
-                    self.start(self.anchor, [self.cur])
-                else:  # _OP_LOOP_END
-                    head, after = marks.pop()
-                    self.link([self.cur], head)
-                    self.cur = after
-
-    def comprehension(self, x: int, stack: list) -> None:
-        """Push a comprehension: first iterable, then a loop over targets, conditions and body."""
-        sh = self.sh
-        types, fields, children = sh.types, sh.fields, sh.children
-        body = -1
-        todo: list = []  # in evaluation order
-        first = True
-        for c in children[x]:
-            t = types[c]
-            if fields[c] == "body":
-                body = c
-            elif t == "for_in_clause":
-                left = right = -1
-                for r in children[c]:
-                    if fields[r] == "left":
-                        left = r
-                    elif fields[r] == "right":
-                        right = r
-                if first:
-                    if right >= 0:
-                        todo.append(right)
-                    todo.append((_OP_LOOP,))
-                    first = False
-                else:
-                    if right >= 0:
-                        todo.append(right)
-                    todo.append((_OP_TO_HEAD,))
-                if left >= 0:
-                    todo.append(left)
-                    if right >= 0:
-                        self.assign(left, right)
-            elif t == "if_clause":
-                todo.extend(children[c])
-                todo.append((_OP_TO_HEAD,))
-            else:
-                todo.append(c)
-        if first:  # no for clause (broken syntax): plain evaluation order
-            todo.insert(0, (_OP_LOOP,))
-        if body >= 0:
-            todo.append(body)
-        todo.append((_OP_LOOP_END,))
-        stack.extend(reversed(todo))

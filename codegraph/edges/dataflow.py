@@ -28,7 +28,8 @@ from __future__ import annotations
 from collections import deque
 from itertools import islice, repeat
 
-from codegraph.edges.controlflow import ENTRY, QUIET, READ, ControlFlow, FlowGraph, control_flow
+from codegraph.edges.controlflow import ControlFlow, control_flow
+from codegraph.edges.flow_blocks import ENTRY, QUIET, READ, FlowGraph
 from codegraph.schema import CodeGraph, EdgeKind
 from codegraph.scopes import Access
 
@@ -61,8 +62,24 @@ def last_use_edges(fg: FlowGraph, cf: ControlFlow, symid: list[int], edges: list
         # straight-line code: everything sits in the entry block, which nothing flows into
         _straight_line_edges(events[ENTRY], nodes, symid, edges)
         return
-    mask: dict[int, int] = {}  # key -> the bits of its events
-    lasts: list[tuple[int, dict[int, int]]] = []  # (block, key -> bit of the block's last event)
+    mask, lasts, bits = _event_bits(events, symid)
+    if not bits:
+        return
+    ins = _reaching(fg, mask, lasts)
+    bit_node = [nodes[code >> 3] for evs in events for code in evs]
+    for b, _ in lasts:
+        if ins[b]:
+            _block_edges(events[b], ins[b], mask, bit_node, nodes, symid, edges)
+        else:
+            _straight_line_edges(events[b], nodes, symid, edges)
+
+
+def _event_bits(
+    events: list[list[int]], symid: list[int]
+) -> tuple[dict[int, int], list[tuple[int, dict[int, int]]], int]:
+    """(key -> the bits of its events, [(block, key -> bit of the block's last event)], bits)."""
+    mask: dict[int, int] = {}
+    lasts: list[tuple[int, dict[int, int]]] = []
     bit = 0
     for b, evs in enumerate(events):
         if not evs:
@@ -74,10 +91,13 @@ def last_use_edges(fg: FlowGraph, cf: ControlFlow, symid: list[int], edges: list
             last[key] = bit
             bit += 1
         lasts.append((b, last))
-    if not bit:
-        return
-    bit_node = [nodes[code >> 3] for evs in events for code in evs]
-    nb = len(events)
+    return mask, lasts, bit
+
+
+def _reaching(fg: FlowGraph, mask: dict[int, int], lasts: list[tuple[int, dict[int, int]]]) -> list[int]:
+    """The events reaching the start of each block: a fixed point over the blocks (their
+    creation order is close to topological)."""
+    nb = len(fg.events)
     gen = [0] * nb
     keep = [-1] * nb
     for b, last in lasts:
@@ -87,7 +107,6 @@ def last_use_edges(fg: FlowGraph, cf: ControlFlow, symid: list[int], edges: list
             gn |= 1 << bt
         gen[b] = gn
         keep[b] = ~kill
-    # fixed point over the blocks (creation order is close to topological)
     succ = fg.succ
     preds: list[list[int]] = [[] for _ in range(nb)]
     for b, ss in enumerate(succ):
@@ -112,40 +131,39 @@ def last_use_edges(fg: FlowGraph, cf: ControlFlow, symid: list[int], edges: list
                 if not queued[t]:
                     queued[t] = True
                     push(t)
+    return ins
+
+
+def _block_edges(
+    events: list[int],
+    state: int,
+    mask: dict[int, int],
+    bit_node: list[int],
+    nodes: list[int],
+    symid: list[int],
+    edges: list[Edge],
+) -> None:
+    """The edges of one block's events, given the events reaching its start (``state``)."""
     lr, lw = EdgeKind.LAST_READ, EdgeKind.LAST_WRITE
     append = edges.append
-    for b, _ in lasts:
-        state = ins[b]
-        if not state:
-            _straight_line_edges(events[b], nodes, symid, edges)
-            continue
-        cur: dict[int, list[int]] = {}  # key -> occurrences last seen in this block so far
-        for code in events[b]:
-            k = code >> 3
-            key = symid[k] << 1
-            node = nodes[k]
-            if not code & QUIET:
-                w = cur.get(key)
-                if w is None:
-                    m = state & mask.get(key, 0)
-                    w = cur[key] = []
+    cur: dict[int, list[int]] = {}  # key -> occurrences last seen in this block so far
+    for code in events:
+        k = code >> 3
+        key = symid[k] << 1
+        node = nodes[k]
+        if not code & QUIET:
+            for kind, kk in ((lw, key), (lr, key | 1)):
+                seen = cur.get(kk)
+                if seen is None:
+                    m = state & mask.get(kk, 0)
+                    seen = cur[kk] = []
                     while m:
                         low = m & -m
-                        w.append(bit_node[low.bit_length() - 1])
+                        seen.append(bit_node[low.bit_length() - 1])
                         m ^= low
-                for t in w:
-                    append((node, t, lw))
-                r = cur.get(key | 1)
-                if r is None:
-                    m = state & mask.get(key | 1, 0)
-                    r = cur[key | 1] = []
-                    while m:
-                        low = m & -m
-                        r.append(bit_node[low.bit_length() - 1])
-                        m ^= low
-                for t in r:
-                    append((node, t, lr))
-            cur[key | (code & READ)] = [node]
+                for t in seen:
+                    append((node, t, kind))
+        cur[key | (code & READ)] = [node]
 
 
 def _straight_line_edges(evs: list[int], nodes: list[int], symid: list[int], edges: list[Edge]) -> None:

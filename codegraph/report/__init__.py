@@ -1,18 +1,34 @@
-"""Report formats: text, json, sarif, github.
+"""Report formats, one module each, registered by name in :data:`FORMATS`.
 
 Each format module has ``render(result, meta) -> str``. :class:`ReportMeta` carries what
 every format may need besides the findings: the tool and model identity, the threshold
-in force, and a way to read the text of reported files (code frames, fingerprints).
+in force, whether to colour, and a way to read the text of reported files (code frames,
+fingerprints). A new format is one module here and one line in :data:`FORMATS`.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codegraph import __version__
 from codegraph.syntax import SourceError, decode_source
+
+if TYPE_CHECKING:
+    from codegraph.findings import ScanResult
+
+#: format name (``--format``) -> the module that renders it; imported only when used
+FORMATS: dict[str, str] = {
+    "text": "codegraph.report.text",
+    "full": "codegraph.report.text",
+    "concise": "codegraph.report.concise",
+    "json": "codegraph.report.json_report",
+    "sarif": "codegraph.report.sarif",
+    "github": "codegraph.report.github",
+}
 
 
 def read_lines(path: str) -> list[str]:
@@ -39,3 +55,14 @@ class ReportMeta:
     baseline_hidden: int = 0
     #: what SARIF URIs are relative to (%SRCROOT%); None: the current directory
     root: Path | None = None
+    #: ANSI colours (formats for people only; the terminal decides)
+    color: bool = False
+    #: the text formats end with a summary line (``--quiet`` leaves it out)
+    summary_line: bool = True
+
+
+def render(fmt: str, result: ScanResult, meta: ReportMeta) -> str:
+    """The report in format ``fmt`` (a key of :data:`FORMATS`)."""
+    module = importlib.import_module(FORMATS[fmt])
+    text: str = module.render(result, meta)
+    return text

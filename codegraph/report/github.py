@@ -2,6 +2,9 @@
 
 ``::error file=pkg/mod.py,line=12,col=9,endLine=12,endColumn=13,title=CG001 variable-misuse::message``
 
+The command follows the confidence as the SARIF level does: ``::error`` at 0.97 or above,
+``::warning`` at 0.8 or above, ``::notice`` below.
+
 Escaping follows the workflow-command rules (actions/toolkit ``command.ts``): in the
 message ``%`` ``\\r`` ``\\n`` become ``%25`` ``%0D`` ``%0A``; in property values ``:`` and
 ``,`` are escaped as well (``%3A``, ``%2C``). Files that could not be analysed become
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 from codegraph.findings import Finding, ScanResult, confidence_percent
 from codegraph.report import ReportMeta
+from codegraph.report.sarif import level
 from codegraph.report.text import fix_line
 
 
@@ -28,6 +32,10 @@ def command(name: str, properties: dict[str, object], message: str) -> str:
     return f"::{name} {props}::{escape_data(message)}" if props else f"::{name}::{escape_data(message)}"
 
 
+#: SARIF level -> workflow command: the same mapping from confidence as the SARIF report
+COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
+
+
 def annotation(finding: Finding, lines: list[str]) -> str:
     end_line = max(finding.end_line, finding.line)
     properties: dict[str, object] = {"file": finding.path, "line": finding.line, "col": finding.column}
@@ -40,7 +48,7 @@ def annotation(finding: Finding, lines: list[str]) -> str:
     if fix:
         parts.append(f"fix: {fix}")
     parts += [f"note: {r.path}:{r.line}:{r.column}: {r.message}" for r in finding.related]
-    return command("error", properties, "\n".join(parts))
+    return command(COMMANDS[level(finding.confidence)], properties, "\n".join(parts))
 
 
 def render(result: ScanResult, meta: ReportMeta) -> str:

@@ -147,14 +147,17 @@ def summary(result: ScanResult, meta: ReportMeta) -> str:
 def render(
     result: ScanResult,
     meta: ReportMeta,
-    color: bool = False,
+    color: bool | None = None,
     concise: bool = False,
-    summary_line: bool = True,
+    summary_line: bool | None = None,
 ) -> str:
     """The whole text report: findings, then errors, then the summary line.
 
-    ``concise``: one header line per finding, without code frame, fix and notes.
+    ``color``: as ``meta.color`` when not given; ``concise``: one header line per finding,
+    without code frame, fix and notes.
     """
+    color = meta.color if color is None else color
+    summary_line = meta.summary_line if summary_line is None else summary_line
     p = _Paint(color)
     if concise:
         out = "\n".join(header(f, p) for f in result.findings)

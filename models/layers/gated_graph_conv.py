@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-from codegraph.models.layers.relational_attention import EdgeCSR
+from codegraph.models.layers.edge_csr import EdgeCSR
 
 
 class GatedGraphConv(nn.Module):

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from codegraph.models.layers.edge_csr import EdgeCSR
+from codegraph.models.layers.feed_forward import FeedForward
 from codegraph.models.layers.gated_graph_conv import GatedGraphConv
-from codegraph.models.layers.relational_attention import EdgeCSR, RelationalAttention
+from codegraph.models.layers.relational_attention import RelationalAttention
 
 
 class GPSLayer(nn.Module):
@@ -38,7 +40,7 @@ class GPSLayer(nn.Module):
         self.norm_local = nn.LayerNorm(dim)
         self.norm_attn = nn.LayerNorm(dim)
         self.norm_out = nn.LayerNorm(dim)
-        self.ffn = nn.Sequential(nn.Linear(dim, ffn_mult * dim), nn.GELU(), nn.Linear(ffn_mult * dim, dim))
+        self.ffn = FeedForward(dim, ffn_mult)
         self.dropout = nn.Dropout(dropout)
         self.reset_parameters()
 
@@ -47,9 +49,7 @@ class GPSLayer(nn.Module):
         self.attn.reset_parameters()
         for norm in (self.norm_local, self.norm_attn, self.norm_out):
             norm.reset_parameters()
-        for m in self.ffn:
-            if isinstance(m, nn.Linear):
-                m.reset_parameters()
+        self.ffn.reset_parameters()
 
     def forward(
         self,

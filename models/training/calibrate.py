@@ -7,7 +7,7 @@ candidates) and the repair softmax (per candidate) get separate temperatures.
 
 :func:`fit_no_bug_bias` also fits an offset of the no-bug logit with the location
 temperature (least NLL again); unlike a temperature it moves the argmax, so it is a
-choice of operating point, measured by ``codegraph eval --fit-no-bug-bias`` and not
+choice of operating point, measured by ``codegraph train eval --fit-no-bug-bias`` and not
 applied by the scanner.
 """
 

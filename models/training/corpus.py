@@ -1,6 +1,6 @@
 """The training corpus: a pinned set of PyPI source distributions plus the standard library.
 
-``codegraph corpus build`` turns the list in ``corpus_packages.txt`` (``name==version``
+``codegraph train corpus build`` turns the list in ``corpus_packages.txt`` (``name==version``
 lines) into a directory of Python files that bug injection and training read:
 
 1. download each sdist with ``pip download --no-deps --no-binary NAME`` (a few at a
@@ -18,7 +18,7 @@ lines) into a directory of Python files that bug injection and training read:
    download that fails does not move any other package to another split;
 6. write ``DIR/files/<package>/<path>`` and the manifest ``DIR/corpus.json``.
 
-``codegraph corpus stats`` prints the manifest's figures.
+``codegraph train corpus stats`` prints the manifest's figures.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from tree_sitter import Parser
 
+from codegraph.command import CommandError, command
 from codegraph.syntax import SourceError, check_source, new_parser
 
 MANIFEST_NAME = "corpus.json"
@@ -121,7 +122,7 @@ HELDOUT_IMPORT_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-class CorpusError(RuntimeError):
+class CorpusError(CommandError, RuntimeError):
     """The corpus cannot be built as asked (bad package list, held-out package pinned, no manifest)."""
 
 
@@ -689,7 +690,7 @@ def read_manifest(out: Path) -> dict[str, object]:
     """The manifest of the corpus in ``out``."""
     path = out / MANIFEST_NAME
     if not path.is_file():
-        raise CorpusError(f"no corpus manifest at {path}: run `codegraph corpus build` first")
+        raise CorpusError(f"no corpus manifest at {path}: run `codegraph train corpus build` first")
     manifest: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
     return manifest
 
@@ -739,7 +740,7 @@ def print_stats(manifest: dict[str, object], console: Console) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="codegraph corpus", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="codegraph train corpus", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="download, filter, deduplicate and split the corpus")
     build.add_argument("--out", type=Path, default=DEFAULT_OUT, help="corpus folder (default: %(default)s)")
@@ -754,8 +755,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``codegraph corpus build|stats``; returns the exit code (2 for usage or corpus errors)."""
+@command("codegraph train corpus")
+def main(argv: Sequence[str]) -> int:
+    """``codegraph train corpus build|stats``; returns the exit code (2 for usage or corpus errors)."""
     args = _parser().parse_args(argv)
     console = Console()
     try:

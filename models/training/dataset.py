@@ -1,6 +1,6 @@
 """The training dataset: bug-injected analysis units of the pinned corpus, as tensor shards.
 
-``codegraph dataset build`` reads the corpus manifest (``data/corpus/corpus.json``,
+``codegraph train dataset build`` reads the corpus manifest (``data/corpus/corpus.json``,
 see :mod:`codegraph.models.training.corpus`) and, per split (train, valid, test):
 
 1. lists the split's packages in name order and their files in path order, and cuts
@@ -31,7 +31,7 @@ is rebuilt from exactly its chunk range (known from its neighbours' sidecars), a
 build goes on after the last shard. Shard contents depend only on the corpus and the
 parameters (not on ``--jobs``), so a rebuilt shard equals the one it replaces.
 
-``codegraph dataset stats`` prints samples per rule and split, graph size percentiles
+``codegraph train dataset stats`` prints samples per rule and split, graph size percentiles
 and build time per 1,000 functions from the sidecars.
 """
 
@@ -55,6 +55,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from codegraph import __version__
+from codegraph.command import CommandError, command
 from codegraph.models.training.corpus import SPLITS, CorpusEntry, CorpusError, corpus_entries
 from codegraph.rules import REPAIR_TOKENS
 from codegraph.units import AnalysisUnit
@@ -77,7 +78,7 @@ VOCAB_SUBTOKENS = 10_000
 VOCAB_NODE_TYPES = 1_000
 
 
-class DatasetError(RuntimeError):
+class DatasetError(CommandError, RuntimeError):
     """The dataset cannot be built or read as asked."""
 
 
@@ -248,7 +249,7 @@ def file_samples(
     """
     from codegraph.context import ContextBuilder
     from codegraph.models.training.rewrites import Rewrite, choose_rewrite, inject_many, only_reads
-    from codegraph.scopes import scopes_of
+    from codegraph.scope_analysis import scopes_of
 
     out = FileSamples()
     g = project.graph(path)
@@ -822,7 +823,7 @@ def _manifest(
 def read_manifest(out: Path) -> dict[str, Any]:
     path = out / MANIFEST_NAME
     if not path.is_file():
-        raise DatasetError(f"no dataset manifest at {path}: run `codegraph dataset build` first")
+        raise DatasetError(f"no dataset manifest at {path}: run `codegraph train dataset build` first")
     manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return manifest
 
@@ -897,7 +898,7 @@ def print_stats(stats: dict[str, Any], console: Console) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="codegraph dataset", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="codegraph train dataset", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build (or resume) the dataset from the corpus")
     build.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -929,22 +930,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--rw-k", type=int, default=8)
     build.add_argument("--lap-k", type=int, default=8)
-    from codegraph.models.training.negatives import add_parser as add_negatives
-
-    add_negatives(sub)
     stats = sub.add_parser("stats", help="print the dataset's figures")
     stats.add_argument("--out", type=Path, default=DEFAULT_OUT)
     stats.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+@command("codegraph train dataset")
+def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv)
     console = Console()
-    if args.command == "negatives":
-        from codegraph.models.training.negatives import run
-
-        return run(args)
     if args.command == "build":
         if not 0.0 <= args.no_bug_ratio <= 1.0:
             console.print("[red]--no-bug-ratio must be between 0 and 1")

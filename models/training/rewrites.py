@@ -40,12 +40,14 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from codegraph.context import DEFAULT_BUDGET, ContextBuilder, ProjectView
-from codegraph.edges.calls import Resolver, file_symbols
+from codegraph.edges.call_symbols import file_symbols
+from codegraph.edges.calls import Resolver
 from codegraph.graph import build_file_graph
 from codegraph.project import CrossEdge, Project
 from codegraph.rules import RULE_CODES, RULES_BY_CODE
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
-from codegraph.scopes import Access, ScopeInfo, scopes_of
+from codegraph.scope_analysis import scopes_of
+from codegraph.scopes import Access, ScopeInfo
 from codegraph.syntax import new_parser
 from codegraph.units import AnalysisUnit, Candidate, Repair
 

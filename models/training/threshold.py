@@ -1,29 +1,23 @@
 """The default threshold, chosen on the validation packages: their injected bugs and their released code.
 
 A threshold has two costs. On injected bugs it trades precision for recall, and
-``codegraph eval`` measures both. On code as it was released nearly every finding is a
-false alarm (``REVIEW.md``: none of the findings judged by hand is a bug), so there the
-share of functions flagged is the rate of false alarms a user meets. Both are read on
-the validation packages: the model never trained on them, and the held-out test
-packages stay untouched until the choice is made.
+``codegraph train eval`` measures both. On code as it was released nearly every finding is a
+false alarm, so there the share of functions flagged is the rate of false alarms a user
+meets. Both are read on the validation packages: the model never trained on them, and the
+held-out test packages stay untouched.
 
-    codegraph eval --checkpoint C --data data/dataset-full --split valid --json VALID_EVAL
-    codegraph threshold flags --checkpoint C --split valid --json VALID_REAL
-    codegraph threshold choose --eval VALID_EVAL --real VALID_REAL \\
-        --min-precision 0.95 --max-flag-rate 0.001 --out THRESHOLD.md \\
-        [--test-eval TEST_EVAL --test-real TEST_REAL [--test-key KEY]] [--compare-with 0.85]
+    codegraph train eval --checkpoint C --data data/dataset-full --split valid --json VALID_EVAL
+    codegraph train threshold flags --checkpoint C --split valid --json VALID_REAL
+    codegraph train threshold choose --eval VALID_EVAL --real VALID_REAL \\
+        --min-precision 0.95 --max-flag-rate 0.001 --out THRESHOLD.md
 
 ``flags`` runs the detector on every file of one split of the corpus (each file on its
-own, as ``codegraph realbugs eval`` does with released files) and writes each function's
-best confidence and package, in the JSON format of ``codegraph realbugs eval --json``.
+own) and writes each function's best confidence and package as JSON.
 
-``choose`` takes the lowest threshold of ``codegraph eval``'s 0.01 grid whose precision on
-the injected validation bugs is at least ``--min-precision`` and that flags at most
+``choose`` takes the lowest threshold of ``codegraph train eval``'s 0.01 grid whose precision
+on the injected validation bugs is at least ``--min-precision`` and that flags at most
 ``--max-flag-rate`` of the validation packages' functions (those with a candidate
-location: the ones that can be flagged). With the ``--test-*`` files it also reports, at
-the chosen threshold and at ``--compare-with``, the held-out figures: precision and recall on
-injected test bugs and the released functions of the held-out packages flagged
-(``codegraph realbugs eval --json``), with a 95% interval over packages for the ratio.
+location: the ones that can be flagged).
 """
 
 from __future__ import annotations
@@ -40,29 +34,46 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from codegraph.command import CommandError, command
 from codegraph.config import Settings
-from codegraph.models.training.corpus import SPLITS, CorpusError, corpus_entries
-from codegraph.models.training.realbugs import (
-    NEWEST,
-    PackageBootstrap,
-    emit_markdown,
-    eval_curve,
-    flag_rates,
-    read_json_report,
-)
+from codegraph.models.loader import predictor_factory
+from codegraph.models.predict import best_pair
+from codegraph.models.training.corpus import SPLITS, corpus_entries
 from codegraph.pipeline import Analyzer
 
 
-class ThresholdError(ValueError):
+class ThresholdError(CommandError, ValueError):
     """Unusable input, or no threshold meets the rule (printed as one line)."""
 
 
 # --------------------------------------------------------------------------- inputs
 
 
+def read_json_report(path: Path) -> dict[str, Any]:
+    """The JSON object that ``codegraph train eval --json`` or ``threshold flags`` wrote;
+    raises FileNotFoundError / ValueError."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FileNotFoundError(f"{path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return data
+
+
+def eval_curve(synthetic: dict[str, Any], key: str, path: Path) -> list[dict[str, Any]]:
+    """The 0.01-step ``curve`` of model ``key`` in a ``codegraph train eval --json`` report."""
+    if key not in synthetic or "curve" not in synthetic[key]:
+        raise ValueError(f"{path}: no curve for {key!r} (written by `codegraph train eval --json`)")
+    curve: list[dict[str, Any]] = synthetic[key]["curve"]
+    return curve
+
+
 @dataclass
 class Synthetic:
-    """Precision and recall on injected bugs per threshold (``codegraph eval --json``'s ``curve``)."""
+    """Precision and recall on injected bugs per threshold (``codegraph train eval --json``'s ``curve``)."""
 
     points: dict[float, tuple[float, float, int]]  # threshold -> (precision, recall, flagged units)
 
@@ -86,14 +97,12 @@ class Population:
 
     @classmethod
     def load(cls, path: Path) -> Population:
-        """The newest-release population of a ``realbugs eval --json`` file, else the file's only one."""
+        """The one population of a ``threshold flags`` file."""
         data = read_json_report(path)
         pops: dict[str, Any] = data.get("populations", {})
-        name = next((k for k in pops if k.startswith(NEWEST)), None)
-        if name is None and len(pops) == 1:
-            name = next(iter(pops))
-        if name is None:
-            raise ThresholdError(f"{path}: expected one population or a {NEWEST!r} one, found {sorted(pops)}")
+        if len(pops) != 1:
+            raise ThresholdError(f"{path}: expected one population, found {sorted(pops)}")
+        name = next(iter(pops))
         pop = pops[name]
         return cls(
             name, np.asarray(pop["confidence"], dtype=float), list(pop["group"]), data.get("model", {})
@@ -122,15 +131,6 @@ def choose(synthetic: Synthetic, real: Population, min_precision: float, max_fla
     )
 
 
-def flag_ratio(
-    real: Population, threshold: float, reference: float, draws: int = 2000, seed: int = 0
-) -> tuple[float, float, float] | None:
-    """Flags at ``threshold`` / flags at ``reference`` on ``real``, with a 95% interval resampling
-    packages; None when nothing is flagged at ``reference``."""
-    boot = PackageBootstrap(real.group, draws, seed)
-    return boot.ratio(boot.counts(real.flagged(threshold)), boot.counts(real.flagged(reference)))
-
-
 # --------------------------------------------------------------------------- report
 
 
@@ -145,12 +145,9 @@ def render(
     min_precision: float,
     max_flag_rate: float,
     chosen: float,
-    held_out: tuple[Synthetic, Population] | None = None,
-    compare_with: float | None = None,
     low: float = 0.8,
 ) -> str:
-    """Markdown: the validation figures from ``low`` up, the choice, and the held-out check (at
-    ``compare_with`` too, with the ratio of flags, when given)."""
+    """Markdown: the validation figures from ``low`` up and the choice."""
     n = len(real.confidence)
     lines = [
         "# Default threshold",
@@ -171,48 +168,39 @@ def render(
             continue
         p, r, _ = synthetic.points[t]
         mark = "chosen" if abs(t - chosen) < 1e-9 else ""
-        if compare_with is not None and abs(t - compare_with) < 1e-9:
-            mark = "compared"
         k = int(real.flagged(t).sum())
         lines.append(
             f"| {t:.2f} | {100 * p:.1f}% | {100 * r:.1f}% | {k:,} | {100 * k / max(n, 1):.2f}% | {mark} |"
         )
-    if held_out is not None:
-        test, released = held_out
-        m = len(released.confidence)
-        lines += [
-            "",
-            f"## Held-out packages (the check): injected test bugs and {m:,} released functions with a "
-            f"candidate location in {len(set(released.group))} packages "
-            f"({released.name}; model {_model(released)})",
-            "",
-            "| threshold | precision, injected bugs | recall, injected bugs | released functions flagged "
-            "| share |",
-            "|---:|---:|---:|---:|---:|",
-        ]
-        rows = [("chosen", chosen)] + ([("compared", compare_with)] if compare_with is not None else [])
-        for label, t in rows:
-            p, r, _ = test.points.get(round(t, 4), (float("nan"), float("nan"), 0))
-            k = int(released.flagged(t).sum())
-            share = 100 * k / max(m, 1)
-            lines.append(f"| {t:.2f} ({label}) | {100 * p:.1f}% | {100 * r:.1f}% | {k:,} | {share:.2f}% |")
-        ratio = None if compare_with is None else flag_ratio(released, chosen, compare_with)
-        if ratio is not None:
-            lines += [
-                "",
-                f"Flags at {chosen:.2f} / flags at {compare_with:.2f} on the held-out released functions: "
-                f"{ratio[0]:.2f} [{ratio[1]:.2f}, {ratio[2]:.2f}] (95% interval, 2,000 draws of packages).",
-            ]
     return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- flags of a corpus split
 
 
+def flag_rates(analyzer: Analyzer, items: Sequence[tuple[str, bytes]]) -> tuple[int, list[float], list[str]]:
+    """(functions analysed, the best confidence of each function with candidates, the first
+    path component of its file) over ``items``, each file analysed on its own."""
+    confidences: list[float] = []
+    groups: list[str] = []
+    count = 0
+    for path, source in items:
+        prepared = analyzer.prepare(path, source)
+        if prepared.graph is None:
+            continue
+        units = analyzer.units(prepared)
+        count += len(prepared.graph.functions)
+        for pred in analyzer.predictor.predict(units) if units else []:
+            best = best_pair(pred.loc_probs, pred.rep_probs)
+            confidences.append(best[2] if best else 0.0)
+            groups.append(path.split("/", 1)[0])
+    return count, confidences, groups
+
+
 def corpus_flags(
     corpus: Path, split: str, analyzer: Analyzer, console: Console | None = None
 ) -> dict[str, Any]:
-    """The ``realbugs eval --json`` payload for the released files of one corpus split."""
+    """Each function's best confidence and package in the released files of one corpus split."""
     entries = corpus_entries(corpus, split)
     if not entries:
         raise ThresholdError(f"{corpus}: no files in split {split!r}")
@@ -248,7 +236,7 @@ def corpus_flags(
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="codegraph threshold", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="codegraph train threshold", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     f = sub.add_parser(
         "flags", help="each function's best confidence in the released files of a corpus split"
@@ -258,31 +246,28 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped model)")
     f.add_argument("--json", type=Path, required=True, help="write the confidences here")
     c = sub.add_parser("choose", help="the lowest threshold meeting both rules, and the report")
-    c.add_argument("--eval", type=Path, required=True, help="`codegraph eval --split valid --json` output")
     c.add_argument(
-        "--real", type=Path, required=True, help="`codegraph threshold flags --split valid` output"
+        "--eval", type=Path, required=True, help="`codegraph train eval --split valid --json` output"
+    )
+    c.add_argument(
+        "--real", type=Path, required=True, help="`codegraph train threshold flags --split valid` output"
     )
     c.add_argument("--key", default="detector", help="the model's key in the eval JSON (default detector)")
     c.add_argument("--min-precision", type=float, default=0.95)
     c.add_argument("--max-flag-rate", type=float, default=0.001, help="share of functions (default 0.001)")
-    c.add_argument("--test-eval", type=Path, default=None, help="`codegraph eval --split test --json` output")
-    c.add_argument("--test-real", type=Path, default=None, help="`codegraph realbugs eval --json` output")
-    c.add_argument("--test-key", default=None, help="the model's key in the test eval JSON (default: --key)")
-    c.add_argument(
-        "--compare-with", type=float, default=None, help="another threshold to report beside the chosen one"
-    )
     c.add_argument("--out", type=Path, default=None, help="write the markdown here")
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from codegraph.models.predict import ModelError
+@command("codegraph train threshold")
+def main(argv: Sequence[str]) -> int:
 
     args = _parser().parse_args(argv)
     console = Console(stderr=True)
     try:
         if args.command == "flags":
-            analyzer = Analyzer(Settings(model=args.checkpoint) if args.checkpoint else Settings())
+            settings = Settings(model=args.checkpoint) if args.checkpoint else Settings()
+            analyzer = Analyzer(settings, predictor_factory=predictor_factory())
             payload = corpus_flags(args.corpus, args.split, analyzer, console)
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(payload) + "\n", encoding="utf-8")
@@ -291,22 +276,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if not 0 < args.min_precision <= 1 or not 0 <= args.max_flag_rate <= 1:
             raise ThresholdError("--min-precision must be in (0, 1] and --max-flag-rate in [0, 1]")
-        if (args.test_eval is None) != (args.test_real is None):
-            raise ThresholdError("give --test-eval and --test-real together")
         synthetic, real = Synthetic.load(args.eval, args.key), Population.load(args.real)
         chosen = choose(synthetic, real, args.min_precision, args.max_flag_rate)
-        held_out = None
-        if args.test_eval is not None:
-            test_key = args.test_key or args.key
-            held_out = (Synthetic.load(args.test_eval, test_key), Population.load(args.test_real))
-        text = render(
-            synthetic, real, args.min_precision, args.max_flag_rate, chosen, held_out, args.compare_with
-        )
-    except (FileNotFoundError, ValueError, CorpusError, ModelError) as exc:  # ThresholdError too
-        console.print(f"codegraph threshold: {exc}")
-        return 2
+        text = render(synthetic, real, args.min_precision, args.max_flag_rate, chosen)
+    except (FileNotFoundError, ValueError) as exc:  # ThresholdError and CommandErrors go through
+        raise CommandError(str(exc)) from None
     console.print(f"chose {chosen:.2f}")
-    emit_markdown(text, args.out, console)
+    if args.out is None:
+        print(text, end="")
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {args.out}")
     return 0
 
 

@@ -1,6 +1,6 @@
-"""`codegraph train`: train the detector (or the baseline) from a TOML config.
+"""`codegraph train run`: train the detector (or the baseline) from a TOML config.
 
-    codegraph train --config models/training/default.toml [--out DIR] [--resume]
+    codegraph train run --config models/training/shipped.toml [--out DIR] [--resume]
                     [--max-steps N] [--max-minutes M] [--export models/weights/detector]
                     [--set model.kind=baseline] [--nproc 2]
     torchrun --nproc-per-node 4 -m codegraph.models.training.train --config ...
@@ -34,7 +34,6 @@ import math
 import os
 import random
 import socket
-import sys
 import time
 import tomllib
 from collections.abc import Sequence
@@ -59,25 +58,24 @@ from rich.progress import (
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from codegraph.models.detector import BugModel, ModelConfig, build_model, count_parameters, feature_transform
+from codegraph.command import CommandError, command
+from codegraph.models.detector import build_model
 from codegraph.models.layers.bug_heads import bug_loss
+from codegraph.models.model import BugModel, ModelConfig, count_parameters, feature_transform
 from codegraph.models.predict import save_checkpoint
 from codegraph.models.tensorize import UnitData, Vocabulary, collate, compact
 from codegraph.models.training.calibrate import expected_calibration_error, fit_temperatures, merge_logits
-from codegraph.models.training.evaluate import (
-    Outcomes,
+from codegraph.models.training.metrics import Outcomes, outcomes, run_model, summary
+from codegraph.models.training.shards import (
     cached_shard_path,
     dataset_vocabulary,
     load_transformed_shard,
     node_budget_batches,
-    outcomes,
-    run_model,
     shard_files,
-    summary,
 )
 from codegraph.models.training.trainset import TrainSet
 
-DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
+DEFAULT_CONFIG = Path(__file__).with_name("shipped.toml")
 
 #: every config key with its default; a config file may set any subset
 DEFAULTS: dict[str, Any] = {
@@ -129,7 +127,7 @@ for _key in ("num_node_types", "num_subtokens", "num_repair_tokens"):
     DEFAULTS["model"].pop(_key)
 
 
-class TrainError(Exception):
+class TrainError(CommandError):
     """The run cannot start or continue; the message is one line for the user."""
 
 
@@ -275,7 +273,7 @@ def prepare_split(
     files = shard_files(data_dir, split)
     if not files:
         raise TrainError(
-            f"no shards in {data_dir / split}: build the dataset first (codegraph dataset build)"
+            f"no shards in {data_dir / split}: build the dataset first (codegraph train dataset build)"
         )
     warm_cache(files, split, transform, cache_dir, workers)
     out: list[UnitData] = []
@@ -295,7 +293,7 @@ def training_shards(
     shards = [(f, split) for f in shard_files(data_dir, split)]
     if not shards:
         raise TrainError(
-            f"no shards in {data_dir / split}: build the dataset first (codegraph dataset build)"
+            f"no shards in {data_dir / split}: build the dataset first (codegraph train dataset build)"
         )
     repeat = list(repeat) or [1] * len(extra)
     if len(repeat) != len(extra) or not all(isinstance(r, int) and r >= 1 for r in repeat):
@@ -811,9 +809,13 @@ def run(
 
 # -- command -----------------------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="codegraph train", description="Train the detector from a TOML config.")
+    p = argparse.ArgumentParser(
+        prog="codegraph train run", description="Train the detector from a TOML config."
+    )
     p.add_argument(
-        "--config", default=str(DEFAULT_CONFIG), help="TOML config (default: the shipped default.toml)"
+        "--config",
+        default=str(DEFAULT_CONFIG),
+        help="TOML config (default: shipped.toml, the shipped model's recipe)",
     )
     p.add_argument("--out", help="run directory (default: [train] out)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -829,8 +831,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+@command("codegraph train run")
+def main(argv: Sequence[str]) -> int:
+    argv = list(argv)
     args = _parser().parse_args(argv)
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         rest = [a for i, a in enumerate(argv) if a != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")]
@@ -840,25 +843,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             mp.spawn(_spawn_worker, args=(args.nproc, _free_port(), rest), nprocs=args.nproc, join=True)
         except (mp.ProcessRaisedException, mp.ProcessExitedException) as exc:
-            print(f"codegraph train: a worker failed:\n{exc}", file=sys.stderr)
-            return 2
+            raise TrainError(f"a worker failed:\n{exc}") from None
         return 0
-    try:
-        config = load_config(args.config, args.set)
-        out = args.out or config["train"]["out"]
-        run(
-            config,
-            out,
-            resume=args.resume,
-            max_steps=args.max_steps,
-            max_minutes=args.max_minutes,
-            export=args.export,
-            do_export=not args.no_export,
-            quiet=args.quiet,
-        )
-    except TrainError as exc:
-        print(f"codegraph train: {exc}", file=sys.stderr)
-        return 2
+    config = load_config(args.config, args.set)
+    run(
+        config,
+        args.out or config["train"]["out"],
+        resume=args.resume,
+        max_steps=args.max_steps,
+        max_minutes=args.max_minutes,
+        export=args.export,
+        do_export=not args.no_export,
+        quiet=args.quiet,
+    )
     return 0
 
 

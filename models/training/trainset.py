@@ -25,7 +25,7 @@ import torch
 from torch_geometric.data import Data
 
 from codegraph.models.tensorize import UnitData, compact
-from codegraph.models.training.evaluate import cached_shard_path, load_transformed_shard, node_budget_batches
+from codegraph.models.training.shards import cached_shard_path, load_transformed_shard, node_budget_batches
 
 
 def epoch_batches(

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from codegraph.edges.calls import (
-    NO_WORLD,
-    ParamKind,
-    Resolver,
-    call_edges,
-    file_symbols,
-    resolve_relative,
-)
+from codegraph.edges.call_symbols import NO_WORLD, ParamKind, file_symbols, resolve_relative
+from codegraph.edges.calls import Resolver, call_edges
 from codegraph.graph import build_file_graph
 from codegraph.nodes import graph_nodes
 from codegraph.schema import CodeGraph, EdgeKind

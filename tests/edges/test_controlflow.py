@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from codegraph.edges.controlflow import ENTRY, EXIT, control_flow, controlflow_edges
+from codegraph.edges.controlflow import control_flow, controlflow_edges
+from codegraph.edges.flow_blocks import ENTRY, EXIT
 from codegraph.graph import build_file_graph
 from codegraph.schema import CodeGraph, EdgeKind
 from codegraph.scopes import Access

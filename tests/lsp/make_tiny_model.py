@@ -25,7 +25,8 @@ def make_tiny_model(out: Path, seed: int = 0) -> Path:
     when the model package is not installed."""
     import torch
 
-    from codegraph.models.detector import ModelConfig, build_model
+    from codegraph.models.detector import build_model
+    from codegraph.models.model import ModelConfig
     from codegraph.models.predict import save_checkpoint
     from codegraph.models.tensorize import PAD, UNK, VIRTUAL, Vocabulary
 

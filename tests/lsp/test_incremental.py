@@ -119,9 +119,8 @@ def units(source: bytes, functions: set[str] | None = None) -> dict[str, tuple[o
     """What the model sees of each function: the unit's graph, and its candidates with their
     repairs as sets (the order of variable repairs follows graph node ids, which blanking shifts)."""
     analyzer = Analyzer(Settings())
-    graph = analyzer.build_graph("/w/m.py", source, None)
     out: dict[str, tuple[object, ...]] = {}
-    for u in analyzer.units(graph, None, functions):
+    for u in analyzer.units(analyzer.prepare("/w/m.py", source), functions):
         candidates = [
             (c.node, c.rule, sorted((r.token, r.replacement, r.target) for r in c.repairs))
             for c in u.candidates

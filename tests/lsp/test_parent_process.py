@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from codegraph.lsp.server import process_alive
+from codegraph.lsp.session import process_alive
 
 
 def _message(obj: dict) -> bytes:

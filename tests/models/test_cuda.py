@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from codegraph.models.detector import ModelConfig, build_model, feature_transform
+from codegraph.models.detector import build_model
+from codegraph.models.model import ModelConfig, feature_transform
 from codegraph.models.predict import load_checkpoint, load_predictor
 from codegraph.models.tensorize import collate, load_shard, tensorize
 from codegraph.models.training import train

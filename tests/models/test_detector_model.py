@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from codegraph.models.baseline import Baseline
-from codegraph.models.detector import Detector, ModelConfig, build_model, feature_transform
+from codegraph.models.detector import Detector, build_model
 from codegraph.models.layers.bug_heads import BugHeads, bug_loss
+from codegraph.models.model import ModelConfig, feature_transform
 from codegraph.models.tensorize import collate, tensorize
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -8,8 +8,9 @@ import torch
 
 from codegraph.context import build_unit
 from codegraph.graph import build_file_graph
-from codegraph.models.detector import ModelConfig, build_model, feature_transform
+from codegraph.models.detector import build_model
 from codegraph.models.encodings import AddNameEdges, build_transform
+from codegraph.models.model import ModelConfig, feature_transform
 from codegraph.models.tensorize import (
     NAME_MATCH,
     NAME_MATCH_REV,
@@ -19,7 +20,7 @@ from codegraph.models.tensorize import (
     collate,
     tensorize,
 )
-from codegraph.scopes import analyze_scopes
+from codegraph.scope_analysis import analyze_scopes
 from codegraph.units import AnalysisUnit
 
 CALLEE = """

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from codegraph.models.detector import ModelConfig, build_model
+from codegraph.models.detector import build_model
+from codegraph.models.model import ModelConfig
 from codegraph.models.predict import (
     ModelError,
     Prediction,

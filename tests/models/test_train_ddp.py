@@ -13,7 +13,8 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from codegraph.models.detector import ModelConfig, build_model
+from codegraph.models.detector import build_model
+from codegraph.models.model import ModelConfig
 from codegraph.models.tensorize import Vocabulary
 from codegraph.models.training import train
 

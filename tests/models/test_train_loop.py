@@ -1,4 +1,4 @@
-"""`codegraph train` / `codegraph eval` end to end on a tiny dataset: resume, export, report."""
+"""`codegraph train run` / `codegraph train eval` end to end on a tiny dataset: resume, export, report."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 
 from codegraph.config import DEFAULT_MIN_CONFIDENCE
 from codegraph.models.predict import load_checkpoint, load_predictor
-from codegraph.models.training import evaluate, train, trainset
+from codegraph.models.training import eval_report, evaluate, metrics, train, trainset
 
 sys.path.insert(0, str(Path(__file__).parent))
 from toy_units import toy_unit, write_dataset
@@ -40,7 +40,7 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
     assert config["train"]["out"] == "elsewhere" and config["model"]["hidden"] == 16  # from tiny.toml
     assert config["optim"]["clip"] == 1.0  # a default
     default = train.load_config(train.DEFAULT_CONFIG)
-    assert default["model"]["kind"] == "transformer" and default["data"]["dir"] == "data/dataset"
+    assert default["model"]["kind"] == "transformer" and default["data"]["dir"] == "data/dataset-full"
     with pytest.raises(train.TrainError, match=r"unknown config key model\.colour"):
         train.load_config(TINY, ["model.colour=red"])
     bad = tmp_path / "bad.toml"
@@ -209,27 +209,27 @@ def test_outcomes_count_the_right_things(dataset: Path) -> None:
         cand_graph=batch.cand_graph,
         rep_cand=batch.rep_cand,
     )
-    o = evaluate.outcomes(logits, batch)
-    s = evaluate.summary(o)
+    o = metrics.outcomes(logits, batch)
+    s = metrics.summary(o)
     clean = int((batch.y_loc < 0).sum())
     assert s["no_bug_accuracy"] == 1.0 and s["detection"] == 0.0 and s["localisation"] == 0.0
     assert s["accuracy"] == pytest.approx(clean / len(data))
     assert torch.all(o.confidence < 1e-10)
-    rows = evaluate.precision_recall(o)
+    rows = metrics.precision_recall(o)
     assert rows[0]["flagged"] == 0 and rows[0]["recall"] == 0.0
 
 
 def test_precision_recall_counts_flags_of_buggy_and_clean_units() -> None:
     # units: two buggy found (0.99, 0.6), one buggy mislocated (0.98), one buggy missed (0.1),
     # clean units at 0.97, 0.5, 0.2 and 0.0
-    o = evaluate.Outcomes.empty()
+    o = metrics.Outcomes.empty()
     n = 8
     fields = {name: getattr(o, name).new_zeros(n) for name in o.__dataclass_fields__}
     fields["is_bug"] = torch.tensor([True, True, True, True, False, False, False, False])
     fields["top_ok"] = torch.tensor([True, True, False, False, False, False, False, False])
     fields["confidence"] = torch.tensor([0.99, 0.6, 0.98, 0.1, 0.97, 0.5, 0.2, 0.0])
     rows = {
-        r["threshold"]: r for r in evaluate.precision_recall(evaluate.Outcomes(**fields), (0.5, 0.97, 0.995))
+        r["threshold"]: r for r in metrics.precision_recall(metrics.Outcomes(**fields), (0.5, 0.97, 0.995))
     }
     assert rows[0.5] == pytest.approx(
         {"threshold": 0.5, "flagged": 5, "precision": 2 / 5, "recall": 2 / 4, "clean_flagged": 2 / 4}
@@ -238,30 +238,30 @@ def test_precision_recall_counts_flags_of_buggy_and_clean_units() -> None:
         {"threshold": 0.97, "flagged": 3, "precision": 1 / 3, "recall": 1 / 4, "clean_flagged": 1 / 4}
     )
     assert rows[0.995]["flagged"] == 0 and rows[0.995]["precision"] != rows[0.995]["precision"]  # nan
-    assert DEFAULT_MIN_CONFIDENCE in evaluate.THRESHOLDS  # the reports show the scanner's threshold
+    assert DEFAULT_MIN_CONFIDENCE in metrics.THRESHOLDS  # the reports show the scanner's threshold
 
 
 def test_paired_difference_and_its_interval() -> None:
     same = torch.tensor([True, False] * 50)
-    assert evaluate.paired_difference(same, same) == (0.0, 0.0, 0.0)
+    assert metrics.paired_difference(same, same) == (0.0, 0.0, 0.0)
     right, wrong = torch.ones(40, dtype=torch.bool), torch.zeros(40, dtype=torch.bool)
-    assert evaluate.paired_difference(right, wrong) == (1.0, 1.0, 1.0)
-    assert all(x != x for x in evaluate.paired_difference(right[:0], wrong[:0]))
+    assert metrics.paired_difference(right, wrong) == (1.0, 1.0, 1.0)
+    assert all(x != x for x in metrics.paired_difference(right[:0], wrong[:0]))
 
     g = torch.Generator().manual_seed(0)
     b = torch.rand(4000, generator=g) < 0.5
     a = b.clone()
     a[:300] = True  # a is also right on the units b got wrong among the first 300
-    diff, lo, hi = evaluate.paired_difference(a, b)
+    diff, lo, hi = metrics.paired_difference(a, b)
     assert diff == pytest.approx(float(a.float().mean() - b.float().mean()))
     assert 0 < lo < diff < hi
     # the interval is the normal one for the mean of the per-unit differences
     d = (a.long() - b.long()).double()
     half = 1.96 * float(d.std() / len(d) ** 0.5)
     assert (hi - lo) / 2 == pytest.approx(half, rel=0.1)
-    assert evaluate._pts((diff, lo, hi)).endswith("*")
+    assert eval_report._pts((diff, lo, hi)).endswith("*")
 
     # two unrelated coin flips: no difference can be claimed
     x, y = torch.rand(300, generator=g) < 0.5, torch.rand(300, generator=g) < 0.5
-    mid, lo, hi = evaluate.paired_difference(x, y)
-    assert lo < 0 < hi and not evaluate._pts((mid, lo, hi)).endswith("*")
+    mid, lo, hi = metrics.paired_difference(x, y)
+    assert lo < 0 < hi and not eval_report._pts((mid, lo, hi)).endswith("*")

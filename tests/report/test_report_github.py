@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from codegraph.findings import ScanResult
 from codegraph.report import ReportMeta, github
 
 
 def test_annotation_line(result: ScanResult, meta: ReportMeta) -> None:
     first = github.render(result, meta).splitlines()[0]
-    assert first.startswith(
-        "::error file=pkg/geometry.py,line=3,col=20,endLine=3,endColumn=25,title=CG001 variable-misuse::"
+    assert first.startswith(  # confidence 0.934: a warning, as in SARIF
+        "::warning file=pkg/geometry.py,line=3,col=20,endLine=3,endColumn=25,title=CG001 variable-misuse::"
     )
     message = first.split("::", 2)[2]
     assert message == (
@@ -34,3 +36,10 @@ def test_errors_become_warnings_and_a_summary_notice(result: ScanResult, meta: R
     )
     assert lines[-1].startswith("::notice title=codegraph::2 findings at confidence >= 0.8")
     assert len(lines) == 4
+
+
+def test_the_command_follows_the_confidence(result: ScanResult, meta: ReportMeta) -> None:
+    result.findings = [replace(result.findings[0], confidence=c) for c in (0.97, 0.96999, 0.8, 0.5)]
+    result.errors = []
+    commands = [line.split(" ", 1)[0] for line in github.render(result, meta).splitlines()[:-1]]
+    assert commands == ["::error", "::warning", "::warning", "::notice"]

@@ -12,7 +12,7 @@ from codegraph.nodes import graph_nodes
 from codegraph.rules import REPAIR_TOKENS, RULE_CODES, apply_repair, find_candidates, function_nodes
 from codegraph.rules.cg001_variable_misuse import MAX_VARIABLE_REPAIRS
 from codegraph.schema import CodeGraph, FunctionInfo
-from codegraph.scopes import analyze_scopes
+from codegraph.scope_analysis import analyze_scopes
 from codegraph.syntax import parse
 from codegraph.units import Candidate, Repair
 

@@ -16,7 +16,7 @@ import pytest
 from codegraph.graph import build_file_graph
 from codegraph.rules import ALL_RULES, RULES_BY_CODE, apply_repair, find_candidates, find_injections
 from codegraph.schema import CodeGraph
-from codegraph.scopes import analyze_scopes
+from codegraph.scope_analysis import analyze_scopes
 from codegraph.units import Candidate
 
 FIXTURES = Path(__file__).parent / "fixtures"

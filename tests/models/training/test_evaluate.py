@@ -9,9 +9,9 @@ import pytest
 from codegraph.context import build_unit
 from codegraph.graph import build_file_graph
 from codegraph.models.tensorize import Vocabulary, collate, tensorize
-from codegraph.models.training import evaluate
+from codegraph.models.training import metrics
 from codegraph.models.training.rewrites import inject
-from codegraph.scopes import analyze_scopes
+from codegraph.scope_analysis import analyze_scopes
 from codegraph.units import AnalysisUnit
 
 SOURCE = textwrap.dedent(
@@ -51,9 +51,9 @@ def swapped(call: bytes) -> AnalysisUnit:
 @pytest.mark.parametrize(
     ("call", "expected"),
     [
-        (b"a = clamp(value, limit)", evaluate.SWAP_NAMES_DECIDE),
-        (b"b = clamp(width, height)", evaluate.SWAP_NAMES_SILENT),
-        (b"c = combine(width, height)", evaluate.SWAP_NO_SIGNATURE),
+        (b"a = clamp(value, limit)", metrics.SWAP_NAMES_DECIDE),
+        (b"b = clamp(width, height)", metrics.SWAP_NAMES_SILENT),
+        (b"c = combine(width, height)", metrics.SWAP_NO_SIGNATURE),
     ],
 )
 def test_swap_evidence_classes(call: bytes, expected: int) -> None:
@@ -61,8 +61,8 @@ def test_swap_evidence_classes(call: bytes, expected: int) -> None:
     clean = unit_of(SOURCE)
     vocab = Vocabulary.build([buggy, clean])
     batch = collate([tensorize(clean, vocab), tensorize(buggy, vocab), tensorize(clean, vocab)])
-    none = evaluate.SWAP_NOT_CG002
-    assert evaluate.swap_evidence(batch).tolist() == [none, expected, none]
+    none = metrics.SWAP_NOT_CG002
+    assert metrics.swap_evidence(batch).tolist() == [none, expected, none]
 
 
 def test_other_rules_are_not_classed() -> None:
@@ -70,7 +70,7 @@ def test_other_rules_are_not_classed() -> None:
     ci = next(i for i, c in enumerate(unit.candidates) if c.rule == "CG003" and c.repairs)
     buggy = inject(SOURCE, unit, ci, 0).unit
     batch = collate([tensorize(buggy, Vocabulary.build([buggy]))])
-    assert evaluate.swap_evidence(batch).tolist() == [evaluate.SWAP_NOT_CG002]
+    assert metrics.swap_evidence(batch).tolist() == [metrics.SWAP_NOT_CG002]
 
 
 ASSIGNMENTS = textwrap.dedent(
@@ -87,10 +87,10 @@ ASSIGNMENTS = textwrap.dedent(
 @pytest.mark.parametrize(
     ("operator", "replacement", "expected"),
     [
-        (b"total = width", "+=", evaluate.ASSIGN_AUGMENTED),  # the bug: `total += width`
-        (b"total += height", "=", evaluate.ASSIGN_PLAIN),  # the bug: `total = height`
-        (b"total += height", "-=", evaluate.ASSIGN_SWAPPED),
-        (b"total |= 1", "&=", evaluate.ASSIGN_SWAPPED),
+        (b"total = width", "+=", metrics.ASSIGN_AUGMENTED),  # the bug: `total += width`
+        (b"total += height", "=", metrics.ASSIGN_PLAIN),  # the bug: `total = height`
+        (b"total += height", "-=", metrics.ASSIGN_SWAPPED),
+        (b"total |= 1", "&=", metrics.ASSIGN_SWAPPED),
     ],
 )
 def test_assign_direction_classes(operator: bytes, replacement: str, expected: int) -> None:
@@ -106,6 +106,6 @@ def test_assign_direction_classes(operator: bytes, replacement: str, expected: i
     buggy = inject(ASSIGNMENTS, unit, ci, ri).unit
     vocab = Vocabulary.build([buggy, unit])
     batch = collate([tensorize(unit, vocab), tensorize(buggy, vocab)])
-    ids = evaluate.assignment_ids(vocab)
-    assert evaluate.assign_direction(batch, ids).tolist() == [evaluate.ASSIGN_NOT_CG008, expected]
-    assert evaluate.assign_direction(batch, None).tolist() == [evaluate.ASSIGN_NOT_CG008] * 2
+    ids = metrics.assignment_ids(vocab)
+    assert metrics.assign_direction(batch, ids).tolist() == [metrics.ASSIGN_NOT_CG008, expected]
+    assert metrics.assign_direction(batch, None).tolist() == [metrics.ASSIGN_NOT_CG008] * 2

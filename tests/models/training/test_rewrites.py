@@ -21,7 +21,7 @@ from codegraph.models.training.rewrites import (
 )
 from codegraph.project import Project
 from codegraph.rules import RULE_CODES, apply_repair
-from codegraph.scopes import analyze_scopes
+from codegraph.scope_analysis import analyze_scopes
 from codegraph.syntax import parse
 from codegraph.units import AnalysisUnit, Repair
 

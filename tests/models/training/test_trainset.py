@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from codegraph.models.detector import ModelConfig, feature_transform
+from codegraph.models.model import ModelConfig, feature_transform
 from codegraph.models.training import train, trainset
 from codegraph.models.training.trainset import TrainSet, epoch_batches
 
@@ -98,7 +98,7 @@ def test_a_unit_limit_cuts_the_last_shard(dataset: Path, tmp_path: Path) -> None
 
 
 def test_training_streams_and_joins_extra_datasets(dataset: Path, tmp_path: Path) -> None:
-    from codegraph.models.training.evaluate import dataset_vocabulary
+    from codegraph.models.training.shards import dataset_vocabulary
 
     other = tmp_path / "seed1"
     write_dataset(other, units_per_split=30, seed=1, vocab=dataset_vocabulary(dataset), shards=3)

@@ -23,6 +23,10 @@ TRAIN_COMMANDS: Table = {
     "corpus": ("codegraph.models.training.corpus", "download and split the training corpus"),
     "dataset": ("codegraph.models.training.dataset", "build or describe the training dataset"),
     "eval": ("codegraph.models.training.evaluate", "evaluate checkpoints on a dataset split"),
+    "export": (
+        "codegraph.models.training.export_runtime",
+        "export a checkpoint's runtime model (ONNX) beside it",
+    ),
     "threshold": (
         "codegraph.models.training.threshold",
         "choose the default threshold on the validation packages",

@@ -89,7 +89,7 @@ class ModelUnavailable(CommandError):
 
 def ensure_model(analyzer: Analyzer) -> None:
     """Load the analyzer's model now; a checkpoint that cannot be used raises ModelUnavailable."""
-    from codegraph.models.predict import ModelError
+    from codegraph.models.runtime import ModelError
 
     try:
         analyzer.predictor  # noqa: B018 -- the property loads the checkpoint
@@ -102,7 +102,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(settings: Settings, root: Path, debug: bool, threads: int) -> None:
-    # share the cores between workers: BLAS reads these when it loads, torch is told below
+    # share the cores between workers: BLAS reads these when it loads (the model runs on one thread)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
     analyzer = Analyzer(settings, predictor_factory=predictor_factory())
@@ -111,9 +111,6 @@ def _init_worker(settings: Settings, root: Path, debug: bool, threads: int) -> N
     except ModelUnavailable as exc:  # re-raised by every task: the parent reports it once
         _WORKER["error"] = str(exc)
         return
-    import torch
-
-    torch.set_num_threads(threads)
     _WORKER.update(analyzer=analyzer, project=_new_project(root), debug=debug)
 
 
@@ -257,7 +254,7 @@ class Engine:
                 out += analyze_batch(self.analyzer, project, batch, self.debug)
                 advance(len(batch))
             return out
-        # spawn: a clean interpreter per worker (torch and fork do not mix)
+        # spawn: a clean interpreter per worker
         ctx = multiprocessing.get_context("spawn")
         # many small batches, the biggest first, so that no worker is left alone with a long tail
         batch_size = max(1, min(BATCH_FILES, len(items) // (self.jobs_used * 12) or 1))

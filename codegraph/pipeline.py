@@ -42,7 +42,7 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 class Prediction(Protocol):
-    """What the detector says about one unit (see codegraph.models.predict)."""
+    """What the detector says about one unit (see codegraph.models.runtime)."""
 
     p_no_bug: float
     loc_probs: Sequence[float]  # per candidate: P(the bug is here)

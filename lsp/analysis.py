@@ -142,7 +142,7 @@ class AnalysisService:
             where = self.settings.model or "the shipped model"
             try:
                 predictor = self._factory(self.settings)
-            except Exception as exc:  # ModelError, or anything a corrupt file makes torch raise
+            except Exception as exc:  # ModelError, or anything a corrupt file makes the runtime raise
                 logger.debug("cannot load the model %s", where, exc_info=True)  # shown to the user once
                 self.model_error = f"codegraph: cannot load the model ({where}): {exc}"
             else:

@@ -1,8 +1,10 @@
-"""Positional encodings and long-range shortcut edges, as transforms on :class:`UnitData`.
+"""Positional encodings and long-range shortcut edges, as transforms on numpy arrays.
 
-Every transform here returns a NEW Data object and never mutates its input (they are
-``torch_geometric`` ``BaseTransform``s: the input is shallow-copied and only fresh
-tensors are assigned to the copy).
+Every transform here works on numpy :class:`~codegraph.models.tensorize.UnitArrays`
+(no torch: scanning runs without it; training wraps them with
+:class:`codegraph.models.tensors.TorchTransform`) and returns a NEW object, never
+mutating its input: the input is shallow-copied and only fresh arrays are assigned to
+the copy.
 
 * :class:`RandomWalkPE` - random-walk structural encoding (Dwivedi et al., "Graph
   Neural Networks with Learnable Structural and Positional Representations", ICLR
@@ -38,14 +40,11 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
-from torch import Tensor
-from torch_geometric.data import Data
-from torch_geometric.transforms import BaseTransform, Compose
 
 from codegraph.models.tensorize import (
     DEF_USE,
@@ -58,34 +57,35 @@ from codegraph.models.tensorize import (
     UNK_ID,
     USE_DEF,
     VIRTUAL_ID,
+    UnitArrays,
 )
 from codegraph.schema import EdgeKind
 
 #: graphs with at most this many graph nodes get both encodings from one dense eigendecomposition
 #: of ``S = D^-1/2 A D^-1/2`` (shared by the two transforms through a small cache); bigger ones
 #: take sparse random-walk powers and ARPACK. The crossover was measured on the standard
-#: library's function graphs. Dense linear algebra goes through torch (``torch.set_num_threads``
-#: applies): numpy's BLAS starts its own threads, which crawl on a busy machine or inside workers.
+#: library's function graphs. Callers that run several processes cap the BLAS threads
+#: (:func:`codegraph.models.runtime.limit_threads`): many BLAS threads crawl on a busy machine.
 DENSE_SPECTRUM_MAX_NODES = 224
 #: which graph nodes get positional encodings: the analysed function's own ("function", the
 #: default: cheap, and where the candidates are) or every real graph node of the unit ("unit")
 PE_SCOPES = ("function", "unit")
 
 
-def num_real_nodes(data: Data) -> int:
+def num_real_nodes(data: UnitArrays) -> int:
     """Graph nodes that are not virtual (virtual nodes, if any, are always at the end)."""
     n = int(data.num_nodes or 0)
     vmask = getattr(data, "virtual_mask", None)
-    return n - int(vmask.sum()) if vmask is not None else n
+    return n - int(np.count_nonzero(vmask)) if vmask is not None else n
 
 
-def scope_size(data: Data, scope: str = "function") -> int:
+def scope_size(data: UnitArrays, scope: str = "function") -> int:
     """Graph nodes 0..n-1 that an encoding of ``scope`` covers (the function's nodes come first)."""
     if scope not in PE_SCOPES:
         raise ValueError(f"unknown positional-encoding scope {scope!r} (known: {', '.join(PE_SCOPES)})")
     fn_mask = getattr(data, "fn_mask", None)
     if scope == "function" and fn_mask is not None:
-        return int(fn_mask.sum())
+        return int(np.count_nonzero(fn_mask))
     return num_real_nodes(data)
 
 
@@ -118,16 +118,16 @@ class Adjacency:
         return a
 
 
-def adjacency(data: Data, scope: str = "function") -> Adjacency:
+def adjacency(data: UnitArrays, scope: str = "function") -> Adjacency:
     """The :class:`Adjacency` of the unit's own edges (no shortcuts) among graph nodes in ``scope``."""
     n = scope_size(data, scope)
-    ei = data.edge_index.numpy()
-    et = data.edge_type.numpy()
+    ei = data.edge_index
+    et = data.edge_type
     keep = (et < NUM_BASE_EDGE_TYPES) & (ei[0] < n) & (ei[1] < n) & (ei[0] != ei[1])
     return Adjacency(n, ei[0, keep], ei[1, keep])
 
 
-def base_adjacency(data: Data, scope: str = "function") -> sp.csr_matrix:
+def base_adjacency(data: UnitArrays, scope: str = "function") -> sp.csr_matrix:
     """Binary symmetric adjacency (no self loops) of the unit's own edges among graph nodes in ``scope``."""
     return adjacency(data, scope).csr()
 
@@ -160,8 +160,7 @@ def dense_spectrum(a: Adjacency) -> tuple[np.ndarray, np.ndarray]:
         return hit
     dense = a.dense()
     dinv = _inv_sqrt(dense.sum(1))
-    w, u = torch.linalg.eigh(torch.from_numpy(dinv[:, None] * dense * dinv[None, :]))
-    hit = (w.numpy(), u.numpy())
+    hit = np.linalg.eigh(dinv[:, None] * dense * dinv[None, :])
     _SPECTRA[a.key] = hit
     if len(_SPECTRA) > _SPECTRA_SIZE:
         _SPECTRA.popitem(last=False)
@@ -173,7 +172,37 @@ def clear_spectrum_cache() -> None:
     _SPECTRA.clear()
 
 
-class _CachedEncoding(BaseTransform):
+class Transform:
+    """A transform of :class:`UnitArrays`: calling it shallow-copies the input, then
+    :meth:`forward` assigns fresh arrays to the copy."""
+
+    def __call__(self, data: UnitArrays) -> UnitArrays:
+        return self.forward(data.copy())
+
+    def forward(self, data: UnitArrays) -> UnitArrays:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Compose(Transform):
+    """Transforms applied in order."""
+
+    def __init__(self, transforms: Sequence[Transform]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, data: UnitArrays) -> UnitArrays:
+        for t in self.transforms:
+            data = t(data)
+        return data
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"  {t!r}" for t in self.transforms)
+        return f"Compose([\n{inner}\n])"
+
+
+class _CachedEncoding(Transform):
     """A per-graph-node encoding stored as ``data[attr]`` of shape [N, k], with an LRU cache."""
 
     attr: str = ""
@@ -191,7 +220,7 @@ class _CachedEncoding(BaseTransform):
     def compute(self, a: Adjacency) -> np.ndarray:
         raise NotImplementedError
 
-    def encode(self, data: Data, a: Adjacency | None = None) -> Tensor:
+    def encode(self, data: UnitArrays, a: Adjacency | None = None) -> np.ndarray:
         """The encoding [N, k] (float32) for ``data``; virtual graph nodes get zero rows.
 
         ``a``: ``adjacency(data, self.scope)`` when the caller already has it."""
@@ -206,24 +235,24 @@ class _CachedEncoding(BaseTransform):
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
-        out = torch.zeros(int(data.num_nodes or 0), self.k)
-        out[: pe.shape[0]] = torch.from_numpy(pe)
+        out = np.zeros((int(data.num_nodes or 0), self.k), dtype=np.float32)
+        out[: pe.shape[0]] = pe
         return out
 
-    def forward(self, data: Data) -> Data:  # `data` is already a shallow copy (BaseTransform)
+    def forward(self, data: UnitArrays) -> UnitArrays:  # `data` is already a shallow copy
         if not self._present(data):
             data[self.attr] = self.encode(data)
         return data
 
-    def _present(self, data: Data) -> bool:
+    def _present(self, data: UnitArrays) -> bool:
         """Whether ``data`` already has this encoding (same width, and as far as visible, same scope)."""
         existing = getattr(data, self.attr, None)
-        if not isinstance(existing, Tensor) or existing.shape != (data.num_nodes, self.k):
+        if not isinstance(existing, np.ndarray) or existing.shape != (data.num_nodes, self.k):
             return False
         fn, real = scope_size(data, "function"), num_real_nodes(data)
         if fn == real:
             return True
-        context_encoded = bool(existing[fn:real].abs().sum() > 0)
+        context_encoded = bool(np.abs(existing[fn:real]).sum() > 0)
         return context_encoded == (self.scope == "unit")
 
     def __repr__(self) -> str:
@@ -334,7 +363,7 @@ class LaplacianPE(_CachedEncoding):
 
 
 # -- shortcut edges ---------------------------------------------------------------------------
-def _occurrence_shortcuts(edge_index: Tensor, edge_type: Tensor) -> list[tuple[int, int]]:
+def _occurrence_shortcuts(edge_index: np.ndarray, edge_type: np.ndarray) -> list[tuple[int, int]]:
     """(first occurrence, later occurrence) pairs two or more OCCURRENCE steps apart."""
     occ = edge_type == int(EdgeKind.OCCURRENCE)
     src, dst = edge_index[0, occ].tolist(), edge_index[1, occ].tolist()
@@ -362,7 +391,7 @@ def _occurrence_shortcuts(edge_index: Tensor, edge_type: Tensor) -> list[tuple[i
 
 
 def _subtrees(
-    edge_index: Tensor, edge_type: Tensor, roots: list[int], n: int
+    edge_index: np.ndarray, edge_type: np.ndarray, roots: list[int], n: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each root with its CHILD-edge descendants (the edges form a forest): (root position, graph
     node) pairs, by root then graph node.
@@ -373,8 +402,8 @@ def _subtrees(
     """
     if not roots:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    child = (edge_type == int(EdgeKind.CHILD)).numpy()
-    ei = edge_index.numpy()
+    child = edge_type == int(EdgeKind.CHILD)
+    ei = edge_index
     jump = np.full(n + 1, n, dtype=np.int64)  # n: a sentinel above every root
     jump[ei[1, child]] = ei[0, child]
     member = np.zeros((len(roots), n + 1), dtype=bool)
@@ -388,15 +417,15 @@ def _subtrees(
     return group.astype(np.int64), node.astype(np.int64)
 
 
-class AddShortcuts(BaseTransform):
+class AddShortcuts(Transform):
     """Add DEF_USE/USE_DEF edges and one virtual graph node per function (TO/FROM_VIRTUAL edges).
 
     Virtual nodes are appended after the real graph nodes (``x_type = <virtual>``,
-    no subtokens, zero positional encodings) and flagged in ``virtual_mask``. A Data
+    no subtokens, zero positional encodings) and flagged in ``virtual_mask``. Arrays
     that already has ``virtual_mask`` is returned unchanged (as a copy).
     """
 
-    def forward(self, data: Data) -> Data:
+    def forward(self, data: UnitArrays) -> UnitArrays:
         if getattr(data, "virtual_mask", None) is not None:
             return data
         n = int(data.num_nodes or 0)
@@ -405,9 +434,9 @@ class AddShortcuts(BaseTransform):
         ei_f, et_f = ei[:, fwd], et[fwd]
 
         # virtual graph node g: the analysed function's graph nodes, then each other function's subtree
-        fn_nodes = np.flatnonzero(data.fn_mask.numpy())
+        fn_nodes = np.flatnonzero(data.fn_mask)
         fn_set = set(fn_nodes.tolist())
-        roots = [r for r in np.flatnonzero(data.fn_root.numpy()).tolist() if r not in fn_set]
+        roots = [r for r in np.flatnonzero(data.fn_root).tolist() if r not in fn_set]
         group, member = _subtrees(ei_f, et_f, roots, n)
         first = 1 if len(fn_nodes) else 0
         group = np.concatenate([np.zeros(len(fn_nodes), dtype=np.int64), group + first])
@@ -429,24 +458,23 @@ class AddShortcuts(BaseTransform):
         new_dst = np.concatenate([pairs[:, ::-1].ravel(), v_dst])
         new_type = np.concatenate([np.tile([DEF_USE, USE_DEF], len(pairs)), v_type])
 
-        data.edge_index = torch.cat([ei, torch.from_numpy(np.stack([new_src, new_dst]))], 1)
-        data.edge_type = torch.cat([et, torch.from_numpy(new_type)])
-        data.x_type = torch.cat([data.x_type, torch.full((num_virtual,), VIRTUAL_ID, dtype=torch.long)])
-        data.x_sub = torch.cat([data.x_sub, data.x_sub.new_full((num_virtual, data.x_sub.size(1)), PAD_ID)])
+        data.edge_index = np.concatenate([ei, np.stack([new_src, new_dst])], 1)
+        data.edge_type = np.concatenate([et, new_type])
+        data.x_type = np.concatenate([data.x_type, np.full(num_virtual, VIRTUAL_ID, dtype=data.x_type.dtype)])
+        sub = data.x_sub
+        data.x_sub = np.concatenate([sub, np.full((num_virtual, sub.shape[1]), PAD_ID, dtype=sub.dtype)])
         for key in ("fn_mask", "fn_root"):
-            data[key] = torch.cat([data[key], torch.zeros(num_virtual, dtype=torch.bool)])
+            data[key] = np.concatenate([data[key], np.zeros(num_virtual, dtype=bool)])
         for key in ("rw_pe", "lap_pe"):
             pe = getattr(data, key, None)
-            if isinstance(pe, Tensor):
-                data[key] = torch.cat([pe, pe.new_zeros(num_virtual, pe.size(1))])
-        data.virtual_mask = torch.cat(
-            [torch.zeros(n, dtype=torch.bool), torch.ones(num_virtual, dtype=torch.bool)]
-        )
+            if isinstance(pe, np.ndarray):
+                data[key] = np.concatenate([pe, np.zeros((num_virtual, pe.shape[1]), dtype=pe.dtype)])
+        data.virtual_mask = np.concatenate([np.zeros(n, dtype=bool), np.ones(num_virtual, dtype=bool)])
         data.num_nodes = n + num_virtual
         return data
 
 
-class AddNameEdges(BaseTransform):
+class AddNameEdges(Transform):
     """Add NAME_MATCH edges: an argument -> the parameter of the same call's callee named like it,
     when the argument binds another one (and the reverse, NAME_MATCH_REV).
 
@@ -456,43 +484,43 @@ class AddNameEdges(BaseTransform):
     the other argument binds. Correct calls whose arguments are spelled like the
     parameters they bind get none. Names are equal when their subtoken rows are, every
     subtoken known to the vocabulary; the arguments of one call share the syntax parent.
-    A Data that already has name edges is returned unchanged.
+    Arrays that already have name edges are returned unchanged.
     """
 
-    def forward(self, data: Data) -> Data:
+    def forward(self, data: UnitArrays) -> UnitArrays:
         et, ei = data.edge_type, data.edge_index
         if bool(((et == NAME_MATCH) | (et == NAME_MATCH_REV)).any()):
             return data
         n = int(data.num_nodes or 0)
         child = et == int(EdgeKind.CHILD)
-        parent = torch.full((n,), -1, dtype=torch.long)
+        parent = np.full(n, -1, dtype=np.int64)
         parent[ei[1, child]] = ei[0, child]
         formal = et == int(EdgeKind.FORMAL_ARG_NAME)
         arg, param = ei[0, formal], ei[1, formal]
-        if arg.numel() < 2:
+        if arg.size < 2:
             return data
         call = parent[arg]
         sub = data.x_sub
         named = ((sub > UNK_ID) | (sub == PAD_ID)).all(1) & (sub > UNK_ID).any(1)
-        same_call = (call.unsqueeze(1) == call.unsqueeze(0)) & (call >= 0).unsqueeze(1)
-        other_param = param.unsqueeze(1) != param.unsqueeze(0)
-        same_name = (sub[arg].unsqueeze(1) == sub[param].unsqueeze(0)).all(-1)
-        same_name &= named[arg].unsqueeze(1) & named[param].unsqueeze(0)
-        i, j = torch.nonzero(same_call & other_param & same_name, as_tuple=True)
-        if not i.numel():
+        same_call = (call[:, None] == call[None, :]) & (call >= 0)[:, None]
+        other_param = param[:, None] != param[None, :]
+        same_name = (sub[arg][:, None] == sub[param][None, :]).all(-1)
+        same_name &= named[arg][:, None] & named[param][None, :]
+        i, j = np.nonzero(same_call & other_param & same_name)
+        if not i.size:
             return data
         src, dst = arg[i], param[j]
-        new_index = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
-        new_type = torch.cat([torch.full_like(src, NAME_MATCH), torch.full_like(src, NAME_MATCH_REV)])
-        data.edge_index = torch.cat([ei, new_index], 1)
-        data.edge_type = torch.cat([et, new_type])
+        new_index = np.stack([np.concatenate([src, dst]), np.concatenate([dst, src])])
+        new_type = np.concatenate([np.full_like(src, NAME_MATCH), np.full_like(src, NAME_MATCH_REV)])
+        data.edge_index = np.concatenate([ei, new_index], 1)
+        data.edge_type = np.concatenate([et, new_type.astype(et.dtype)])
         return data
 
 
-class RemoveShortcuts(BaseTransform):
+class RemoveShortcuts(Transform):
     """Drop virtual graph nodes and shortcut edges (the inverse of :class:`AddShortcuts`)."""
 
-    def forward(self, data: Data) -> Data:
+    def forward(self, data: UnitArrays) -> UnitArrays:
         vmask = getattr(data, "virtual_mask", None)
         if vmask is None:
             return data
@@ -502,14 +530,14 @@ class RemoveShortcuts(BaseTransform):
         data.edge_type = data.edge_type[keep]
         for key in ("x_type", "x_sub", "fn_mask", "fn_root", "rw_pe", "lap_pe"):
             value = getattr(data, key, None)
-            if isinstance(value, Tensor):
+            if isinstance(value, np.ndarray):
                 data[key] = value[:n]
         del data.virtual_mask
         data.num_nodes = n
         return data
 
 
-class PositionalEncodings(BaseTransform):
+class PositionalEncodings(Transform):
     """:class:`RandomWalkPE` and/or :class:`LaplacianPE` of one scope, sharing one adjacency."""
 
     def __init__(self, encodings: list[_CachedEncoding]) -> None:
@@ -517,7 +545,7 @@ class PositionalEncodings(BaseTransform):
             raise ValueError("positional encodings of one transform must share a scope")
         self.encodings = encodings
 
-    def forward(self, data: Data) -> Data:
+    def forward(self, data: UnitArrays) -> UnitArrays:
         todo = [e for e in self.encodings if not e._present(data)]
         if todo:
             a = adjacency(data, todo[0].scope)
@@ -543,7 +571,7 @@ def build_transform(
         encodings.append(RandomWalkPE(rw_k, pe_scope))
     if lap_k > 0:
         encodings.append(LaplacianPE(lap_k, pe_scope))
-    steps: list[BaseTransform] = [AddShortcuts() if shortcuts else RemoveShortcuts()]
+    steps: list[Transform] = [AddShortcuts() if shortcuts else RemoveShortcuts()]
     if name_edges:
         steps.append(AddNameEdges())
     if encodings:

@@ -1,7 +1,8 @@
 """The predictor factory that the CLI and the language server hand to the pipeline.
 
 The pipeline never imports the model: it calls the factory when a file must really
-be analysed, and only then is torch imported (:mod:`codegraph.models.predict`).
+be analysed, and only then is the runtime model loaded (:mod:`codegraph.models.runtime`:
+onnxruntime, no torch).
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ if TYPE_CHECKING:
 
 
 def predictor_factory(num_threads: int | None = None) -> Callable[[Settings], Predictor]:
-    """What the pipeline calls to load the model its settings name (raises ModelError).
+    """What the pipeline calls to load the runtime model its settings name (raises ModelError).
 
-    ``num_threads`` caps the model's intra-op threads (the language server uses 1: one
-    function at a time is latency-bound, and more threads fight the editor for the cores).
+    The runtime model always runs on one thread (see :func:`codegraph.models.runtime.load_runtime`),
+    which is what ``num_threads`` asks for where it is given (the language server: one function
+    at a time is latency-bound, and more threads fight the editor for the cores).
     """
+    del num_threads  # one thread always
 
     def load(settings: Settings) -> Predictor:
-        from codegraph.models.predict import load_predictor
+        from codegraph.models.runtime import load_runtime
 
-        return load_predictor(settings.model, num_threads=num_threads)
+        return load_runtime(settings.model)
 
     return load

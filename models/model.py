@@ -13,103 +13,26 @@ build tensors themselves.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
-from torch_geometric.transforms import Compose
 
-from codegraph.models.encodings import PE_SCOPES, build_transform
+from codegraph.models.config import MODEL_KINDS, ModelConfig, input_transform
 from codegraph.models.layers.bug_heads import BugHeads, BugLogits, bug_loss
 from codegraph.models.layers.edge_csr import EdgeCSR
 from codegraph.models.layers.node_encoder import NodeEncoder
-from codegraph.models.tensorize import (
-    NUM_EDGE_TYPES,
-    NUM_EDGE_TYPES_WITH_NAMES,
-    RULES,
-    Vocabulary,
-    restore_sentinels,
-)
+from codegraph.models.tensorize import RULES
+from codegraph.models.tensors import TorchTransform, restore_sentinels
 
-MODEL_KINDS = ("transformer", "baseline")
+__all__ = ["MODEL_KINDS", "BugModel", "ModelConfig", "feature_transform"]
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """Architecture and feature switches; saved in every checkpoint."""
-
-    kind: str = "transformer"  # "transformer" (Detector) | "baseline" (GGNN message passing)
-    hidden: int = 64
-    layers: int = 3
-    heads: int = 4
-    ffn_mult: int = 2
-    dropout: float = 0.1
-    attention_dropout: float = 0.0
-    local_mp: bool = False  # GraphGPS blocks (GGNN + attention) instead of pure attention
-    shortcuts: bool = True  # DEF_USE edges and per-function virtual nodes
-    rw_pe: bool = True
-    rw_k: int = 8
-    lap_pe: bool = True
-    lap_k: int = 8
-    lap_sign_flip: bool = True  # random eigenvector signs while training
-    pe_scope: str = "function"  # encode the function's graph nodes ("function") or all ("unit")
-    name_edges: bool = False  # NAME_MATCH edges: argument -> the callee's parameter spelled like it
-    # vocabulary sizes (filled in by with_vocab)
-    num_node_types: int = 0
-    num_subtokens: int = 0
-    num_repair_tokens: int = 0
-
-    def __post_init__(self) -> None:
-        if self.kind not in MODEL_KINDS:
-            raise ValueError(f"model.kind must be one of {MODEL_KINDS}, not {self.kind!r}")
-        if self.pe_scope not in PE_SCOPES:
-            raise ValueError(f"model.pe_scope must be one of {PE_SCOPES}, not {self.pe_scope!r}")
-        if self.hidden % self.heads:
-            raise ValueError(f"model.hidden ({self.hidden}) must be divisible by model.heads ({self.heads})")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def with_vocab(self, vocab: Vocabulary) -> ModelConfig:
-        return replace(
-            self,
-            num_node_types=len(vocab.node_types),
-            num_subtokens=len(vocab.subtokens),
-            num_repair_tokens=len(vocab.repair_tokens),
-        )
-
-    @property
-    def num_edge_types(self) -> int:
-        return NUM_EDGE_TYPES_WITH_NAMES if self.name_edges else NUM_EDGE_TYPES
-
-    @property
-    def rw_dim(self) -> int:
-        return self.rw_k if self.rw_pe else 0
-
-    @property
-    def lap_dim(self) -> int:
-        return self.lap_k if self.lap_pe else 0
-
-
-def feature_transform(config: ModelConfig) -> Compose:
-    """The transforms (shortcut edges, positional encodings) this model's inputs need."""
-    return build_transform(
-        shortcuts=config.shortcuts,
-        rw_k=config.rw_dim,
-        lap_k=config.lap_dim,
-        pe_scope=config.pe_scope,
-        name_edges=config.name_edges,
-    )
+def feature_transform(config: ModelConfig) -> TorchTransform:
+    """The transforms (shortcut edges, positional encodings) this model's inputs need, on
+    ``UnitData`` (:func:`~codegraph.models.config.input_transform` is the numpy one)."""
+    return TorchTransform(input_transform(config))
 
 
 class RowLayer(Protocol):

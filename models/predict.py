@@ -1,14 +1,16 @@
-"""Load a shipped checkpoint and score analysis units: ``AnalysisUnit`` -> :class:`Prediction`.
+"""The torch model of a checkpoint (training, evaluation, export): ``AnalysisUnit`` -> :class:`Prediction`.
 
-A checkpoint is two files side by side, with no pickle anywhere:
+A checkpoint is files side by side, with no pickle anywhere:
 
 * ``NAME.safetensors`` - the weights (float16 by default; loaded as float32);
+* ``NAME.onnx`` - the runtime model that scans load (:mod:`codegraph.models.runtime`);
 * ``NAME.json`` - the sidecar: format/version, model name, the model config, the
   vocabulary, the calibration temperatures, free-form training metadata and the
-  sha256 of the weights file.
+  sha256 of each of the other files.
 
-:func:`load_checkpoint` checks all of it and raises :class:`ModelError` with a one-line
-message when a file is missing, corrupt, tampered with, or does not fit the model.
+:func:`load_checkpoint` checks the sidecar and the weights and raises :class:`ModelError`
+with a one-line message when a file is missing, corrupt, tampered with, or does not fit
+the model. Scans never import this module (nor torch).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,21 +28,27 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch_geometric.data import Data
 
-from codegraph.command import CommandError
-from codegraph.models.checkpoint import FORMAT, checkpoint_paths
+from codegraph.models.checkpoint import checkpoint_paths
 from codegraph.models.detector import build_model
 from codegraph.models.model import BugModel, ModelConfig, feature_transform
-from codegraph.models.tensorize import Vocabulary, atomic_write_bytes, collate, tensorize
+from codegraph.models.runtime import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    DEFAULT_MODEL,
+    ModelError,
+    Prediction,
+    best_pair,
+    read_checked,
+    read_sidecar,
+)
+from codegraph.models.tensorize import Vocabulary, atomic_write_bytes, tensorize
+from codegraph.models.tensors import collate
 from codegraph.units import AnalysisUnit
 
-CHECKPOINT_FORMAT = FORMAT
-CHECKPOINT_VERSION = 1
 #: the shipped model
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "detector.safetensors"
+DEFAULT_CHECKPOINT = DEFAULT_MODEL.with_name(DEFAULT_MODEL.name + ".safetensors")
 
-
-class ModelError(CommandError):
-    """A checkpoint cannot be loaded or used; the message is one line for the user."""
+__all__ = ["ModelError", "Prediction", "Predictor", "best_pair", "load_checkpoint", "save_checkpoint"]
 
 
 def save_checkpoint(
@@ -53,8 +60,11 @@ def save_checkpoint(
     temperature: tuple[float, float] = (1.0, 1.0),
     metadata: dict[str, Any] | None = None,
     half: bool = True,
+    runtime: bool = True,
 ) -> tuple[Path, Path]:
-    """Write ``model`` as NAME.safetensors + NAME.json; returns both paths.
+    """Write ``model`` as NAME.safetensors + NAME.json (and, with ``runtime``, NAME.onnx: the
+    runtime model of the weights as stored, :func:`codegraph.models.export.export_runtime`);
+    returns the weights' and the sidecar's paths.
 
     ``temperature`` is (location, repair); ``metadata`` must be JSON-serialisable.
     Floating-point weights are stored as float16 when ``half``.
@@ -84,6 +94,10 @@ def save_checkpoint(
     }
     atomic_write_bytes(weights, blob)
     atomic_write_bytes(sidecar, (json.dumps(info, indent=1) + "\n").encode())
+    if runtime:
+        from codegraph.models.export import export_runtime
+
+        export_runtime(load_checkpoint(weights)[0], weights)
     return weights, sidecar
 
 
@@ -96,43 +110,9 @@ def load_checkpoint(path: str | Path | None = None) -> LoadedCheckpoint:
     ``metadata`` is the sidecar's training metadata plus ``name``, ``sha256`` (of the
     weights) and ``temperature`` (``{"location": T, "repair": T}``). Raises ModelError.
     """
-    weights, sidecar = checkpoint_paths(path if path is not None else DEFAULT_CHECKPOINT)
-    for p in (sidecar, weights):
-        if not p.is_file():
-            raise ModelError(f"model checkpoint file not found: {p}")
-    try:
-        info = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read the model sidecar {sidecar}: {exc}") from None
-    if not isinstance(info, dict) or info.get("format") != CHECKPOINT_FORMAT:
-        raise ModelError(f"{sidecar} is not a codegraph checkpoint sidecar")
-    if info.get("version") != CHECKPOINT_VERSION:
-        raise ModelError(
-            f"{sidecar}: checkpoint version {info.get('version')!r} is not supported "
-            f"(this codegraph reads version {CHECKPOINT_VERSION})"
-        )
-    try:
-        blob = weights.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"cannot read the model weights {weights}: {exc.strerror or exc}") from None
-    digest = hashlib.sha256(blob).hexdigest()
-    expected = info.get("weights", {}).get("sha256") if isinstance(info.get("weights"), dict) else None
-    if digest != expected:
-        raise ModelError(
-            f"{weights} does not match the sha256 recorded in {sidecar.name}: "
-            "the file is corrupt or was modified"
-        )
-    try:
-        vocab = Vocabulary.from_dict(info["vocab"])
-        config = ModelConfig.from_dict(info["model"])
-        temperature = {k: float(info["temperature"][k]) for k in ("location", "repair")}
-        metadata = dict(info.get("metadata") or {})
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"{sidecar}: invalid checkpoint description ({exc})") from None
-    if config.with_vocab(vocab) != config:
-        raise ModelError(f"{sidecar}: the model config does not match the vocabulary sizes")
-    if not all(t > 0 for t in temperature.values()):
-        raise ModelError(f"{sidecar}: temperatures must be positive")
+    info = read_sidecar(path if path is not None else DEFAULT_CHECKPOINT)
+    weights, blob, digest = read_checked(info, "weights")
+    config, vocab, metadata = info.config, info.vocab, dict(info.metadata)
     try:
         state = load_safetensors(blob)
     except (SafetensorError, ValueError, RuntimeError) as exc:
@@ -155,40 +135,8 @@ def load_checkpoint(path: str | Path | None = None) -> LoadedCheckpoint:
         state[key] = value.to(expected_state[key].dtype)
     model.load_state_dict(state)
     model.eval()
-    metadata.update(name=str(info.get("name", weights.stem)), sha256=digest, temperature=temperature)
+    metadata.update(name=info.name, sha256=digest, temperature=info.temperature)
     return model, vocab, config, metadata
-
-
-@dataclass
-class Prediction:
-    """What the detector says about one unit (temperature-calibrated probabilities).
-
-    ``loc_probs[c]`` = P(the bug is at candidate c); ``p_no_bug + sum(loc_probs) == 1``.
-    ``rep_probs[c][r]`` = P(repair r | the bug is at candidate c); each row sums to 1.
-    """
-
-    function: str
-    path: str
-    p_no_bug: float
-    loc_probs: list[float] = field(default_factory=list)
-    rep_probs: list[list[float]] = field(default_factory=list)
-
-    def best(self) -> tuple[int, int, float] | None:
-        """(candidate, repair, P(bug there and that repair)) of the most likely fix, or None."""
-        return best_pair(self.loc_probs, self.rep_probs)
-
-
-def best_pair(
-    loc_probs: Sequence[float], rep_probs: Sequence[Sequence[float]]
-) -> tuple[int, int, float] | None:
-    """(candidate, repair, P(bug there) x P(repair | there)) of the most likely pair, or None."""
-    best: tuple[int, int, float] | None = None
-    for ci, (p_loc, reps) in enumerate(zip(loc_probs, rep_probs)):
-        for ri, p_rep in enumerate(reps):
-            score = p_loc * p_rep
-            if best is None or score > best[2]:
-                best = (ci, ri, score)
-    return best
 
 
 @contextmanager

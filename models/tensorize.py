@@ -1,8 +1,8 @@
-"""AnalysisUnit -> tensors: the vocabulary, :class:`UnitData`, batching and shard files.
+"""AnalysisUnit -> arrays: the vocabulary, :class:`UnitArrays` and their batching, in numpy only.
 
-This module is the only place where analysis units become tensors; no ``nn.Module``
-lives here. :func:`tensorize` turns one :class:`~codegraph.units.AnalysisUnit` into a
-:class:`UnitData` (a ``torch_geometric.data.Data``):
+This module is the only place where analysis units become arrays; it needs neither
+torch nor torch_geometric (scanning runs without them). :func:`tensorize` turns one
+:class:`~codegraph.units.AnalysisUnit` into a :class:`UnitArrays`:
 
 ========================  ==========  ===================================================
 field                     shape       meaning
@@ -31,17 +31,15 @@ graph nodes, appended after the real ones), shortcut edge types (ids from
 ``NUM_BASE_EDGE_TYPES`` on), ``rw_pe`` [N, k] and ``lap_pe`` [N, k]; with
 ``ModelConfig.name_edges``, NAME_MATCH edges between arguments and parameters.
 
-Batching: ``__inc__`` offsets ``cand_node`` / ``rep_target`` by the node count,
-``rep_cand`` / ``y_loc`` by the candidate count and ``y_rep`` by the repair count, so
-plain PyG batching is right for every valid index. PyG adds offsets blindly, so a -1
-would turn into an index of the previous graph; :func:`collate` (and
-:func:`restore_sentinels`, which the models apply to whatever batch they get) turn
-those back into -1.
+Batching (:func:`batch_arrays`) offsets ``cand_node`` / ``rep_target`` by the node count,
+``rep_cand`` / ``y_loc`` by the candidate count and ``y_rep`` by the repair count, keeps
+every -1 sentinel a -1 and adds ``batch`` [N] (the graph of each graph node).
+The torch side (:mod:`codegraph.models.tensors`: ``UnitData``, PyG batching, shard files)
+is for training and converts these arrays without copying them.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import json
@@ -55,9 +53,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import Tensor
-from torch_geometric.data import Batch, Data
 
 from codegraph.rules import RULE_CODES, RULE_INDEX
 from codegraph.schema import EdgeKind
@@ -87,9 +82,6 @@ PAD, UNK, VIRTUAL = "<pad>", "<unk>", "<virtual>"
 PAD_ID, UNK_ID, VIRTUAL_ID = 0, 1, 2
 #: syntax types that root a function (each gets a virtual node)
 FUNCTION_TYPES: frozenset[str] = frozenset({"function_definition"})
-
-#: per-graph-node tensor fields (row i belongs to graph node i)
-NODE_FIELDS: tuple[str, ...] = ("x_type", "x_sub", "fn_mask", "fn_root", "virtual_mask", "rw_pe", "lap_pe")
 
 _WORD = re.compile(r"[^\W_]+")
 _SUBTOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -226,28 +218,73 @@ class Vocabulary:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
-class UnitData(Data):
-    """The tensors of one analysis unit (see the module docstring for the fields)."""
-
-    def __inc__(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
-        if key in ("cand_node", "rep_target"):
-            return self.num_nodes
-        if key in ("rep_cand", "y_loc"):
-            return int(self.cand_node.numel())
-        if key == "y_rep":
-            return int(self.rep_cand.numel())
-        if key == "cand_graph":
-            return 1
-        return super().__inc__(key, value, *args, **kwargs)
+#: per-graph-node fields (row i belongs to graph node i)
+NODE_FIELDS: tuple[str, ...] = ("x_type", "x_sub", "fn_mask", "fn_root", "virtual_mask", "rw_pe", "lap_pe")
+#: fields holding graph node ids (offset by the node count when batching; -1 stays -1)
+NODE_INDEX_FIELDS: tuple[str, ...] = ("cand_node", "rep_target")
+#: fields holding candidate ids / repair ids (offset likewise)
+CANDIDATE_INDEX_FIELDS: tuple[str, ...] = ("rep_cand", "y_loc")
+REPAIR_INDEX_FIELDS: tuple[str, ...] = ("y_rep",)
 
 
-def _long(values: Sequence[int] | list[list[int]], shape: tuple[int, ...] | None = None) -> Tensor:
-    """An int64 tensor of a flat list, or of equal-length rows flattened into ``shape``
-    (through numpy.fromiter: torch.tensor on Python lists is several times slower)."""
+class UnitArrays:
+    """The arrays of one analysis unit (or of a batch of them), by field name.
+
+    Fields are read and set as attributes (``d.edge_index``) or items (``d["edge_index"]``);
+    ``num_nodes`` is the graph node count. :meth:`copy` is shallow: transforms copy, then
+    assign fresh arrays, so their input is never changed.
+    """
+
+    __slots__ = ("fields", "num_nodes")
+
+    def __init__(self, num_nodes: int, **fields: Any) -> None:
+        object.__setattr__(self, "num_nodes", int(num_nodes))
+        object.__setattr__(self, "fields", dict(fields))
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.fields[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key == "num_nodes":
+            object.__setattr__(self, key, int(value))
+        else:
+            self.fields[key] = value
+
+    def __delattr__(self, key: str) -> None:
+        del self.fields[key]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.fields[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.__setattr__(key, value)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.fields
+
+    def keys(self) -> list[str]:
+        return list(self.fields)
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(self.fields.items())
+
+    def copy(self) -> UnitArrays:
+        return UnitArrays(self.num_nodes, **self.fields)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}={list(getattr(v, 'shape', ()))}" for k, v in self.fields.items())
+        return f"UnitArrays(num_nodes={self.num_nodes}, {shapes})"
+
+
+def _long(values: Sequence[int] | list[list[int]], shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """An int64 array of a flat list, or of equal-length rows flattened into ``shape``."""
     if shape is not None:
         flat = np.fromiter(itertools.chain.from_iterable(values), dtype=np.int64)  # type: ignore[arg-type]
-        return torch.from_numpy(flat).view(shape)
-    return torch.from_numpy(np.fromiter(values, dtype=np.int64, count=len(values)))
+        return flat.reshape(shape)
+    return np.fromiter(values, dtype=np.int64, count=len(values))
 
 
 def _meta_int(meta: dict[str, object], key: str) -> int:
@@ -257,8 +294,8 @@ def _meta_int(meta: dict[str, object], key: str) -> int:
     return int(value)
 
 
-def tensorize(unit: AnalysisUnit, vocab: Vocabulary) -> UnitData:
-    """Convert one unit to tensors. Raises ValueError for an inconsistent unit."""
+def tensorize(unit: AnalysisUnit, vocab: Vocabulary) -> UnitArrays:
+    """Convert one unit to arrays. Raises ValueError for an inconsistent unit."""
     n = unit.num_nodes
     if not (len(unit.node_text) == len(unit.node_kind) == n):
         raise ValueError(f"{unit.function}: node_type/node_text/node_kind lengths differ")
@@ -270,12 +307,12 @@ def tensorize(unit: AnalysisUnit, vocab: Vocabulary) -> UnitData:
     x_type = _long([vocab.node_type_id(t) for t in unit.node_type])
     x_sub = _long([vocab.subtoken_ids(t) for t in unit.node_text], (n, vocab.max_subtokens))
     src, dst, kind = _long(unit.src), _long(unit.dst), _long(unit.edge_kind)
-    if src.numel() and (min(int(src.min()), int(dst.min())) < 0 or max(int(src.max()), int(dst.max())) >= n):
+    if src.size and (min(int(src.min()), int(dst.min())) < 0 or max(int(src.max()), int(dst.max())) >= n):
         raise ValueError(f"{unit.function}: edge endpoint out of range 0..{n - 1}")
-    if kind.numel() and (int(kind.min()) < 0 or int(kind.max()) >= NUM_EDGE_KINDS):
+    if kind.size and (int(kind.min()) < 0 or int(kind.max()) >= NUM_EDGE_KINDS):
         raise ValueError(f"{unit.function}: edge kind out of range 0..{NUM_EDGE_KINDS - 1}")
-    edge_index = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
-    edge_type = torch.cat([kind, kind + NUM_EDGE_KINDS])
+    edge_index = np.stack([np.concatenate([src, dst]), np.concatenate([dst, src])])
+    edge_type = np.concatenate([kind, kind + NUM_EDGE_KINDS])
 
     cand_node: list[int] = []
     cand_rule: list[int] = []
@@ -308,18 +345,19 @@ def tensorize(unit: AnalysisUnit, vocab: Vocabulary) -> UnitData:
                 raise ValueError(f"{unit.function}: fix index {unit.fix} out of range")
             y_rep = rep_start[unit.bug] + unit.fix
 
-    fn_mask = torch.zeros(n, dtype=torch.bool)
+    fn_mask = np.zeros(n, dtype=bool)
     fn_mask[: unit.num_function_nodes] = True
-    data = UnitData(
+    return UnitArrays(
+        n,
         x_type=x_type,
         x_sub=x_sub,
         fn_mask=fn_mask,
-        fn_root=torch.from_numpy(np.fromiter((t in FUNCTION_TYPES for t in unit.node_type), bool, n)),
+        fn_root=np.fromiter((t in FUNCTION_TYPES for t in unit.node_type), bool, n),
         edge_index=edge_index,
         edge_type=edge_type,
         cand_node=_long(cand_node),
         cand_rule=_long(cand_rule),
-        cand_graph=torch.zeros(len(cand_node), dtype=torch.long),
+        cand_graph=np.zeros(len(cand_node), dtype=np.int64),
         rep_cand=_long(rep_cand),
         rep_token=_long(rep_token),
         rep_target=_long(rep_target),
@@ -329,74 +367,45 @@ def tensorize(unit: AnalysisUnit, vocab: Vocabulary) -> UnitData:
         hops=_long([_meta_int(unit.meta, "hops")]),
         lines=_long([_meta_int(unit.meta, "lines")]),
     )
-    data.num_nodes = n
-    return data
 
 
-# -- batching ------------------------------------------------------------------------------
-def _group_offsets(counts: Tensor) -> Tensor:
-    """Exclusive prefix sums: the first index of each group."""
-    return torch.cumsum(counts, 0) - counts
+def batch_arrays(units: Sequence[UnitArrays]) -> UnitArrays:
+    """One :class:`UnitArrays` of several, as PyG batches them: fields concatenated, graph node /
+    candidate / repair ids offset (every -1 stays -1), ``cand_graph`` and ``batch`` [N] set
+    to each entry's graph index, ``ptr`` [B + 1] the first graph node of each graph.
 
-
-def restore_sentinels(batch: Data) -> Data:
-    """Turn the -1 entries that PyG batching shifted back into -1; returns a new object.
-
-    A valid ``rep_target`` / ``y_loc`` / ``y_rep`` of graph g is never below g's first
-    node / candidate / repair index, while a shifted -1 always is. Idempotent; a single
-    (unbatched) UnitData is returned as is.
+    Every unit must have the same fields (those :func:`tensorize` and the encodings make).
     """
-    ptr = getattr(batch, "ptr", None)
-    if not isinstance(batch, Batch) or ptr is None:
-        return batch
-    num_graphs = int(ptr.numel() - 1)
-    out = batch.__copy__()
-    cand_graph = batch.cand_graph
-    rep_graph = cand_graph[batch.rep_cand]
-    cand_first = _group_offsets(torch.bincount(cand_graph, minlength=num_graphs))
-    rep_first = _group_offsets(torch.bincount(rep_graph, minlength=num_graphs))
-    minus_one = torch.tensor(-1, dtype=torch.long, device=ptr.device)
-    out.rep_target = torch.where(batch.rep_target < ptr[:-1][rep_graph], minus_one, batch.rep_target)
-    out.y_loc = torch.where(batch.y_loc < cand_first, minus_one, batch.y_loc)
-    out.y_rep = torch.where(batch.y_rep < rep_first, minus_one, batch.y_rep)
+    if not units:
+        raise ValueError("cannot batch zero units")
+    keys = units[0].keys()
+    for u in units[1:]:
+        if u.keys() != keys:
+            raise ValueError(f"units with different fields: {u.keys()} and {keys}")
+    nodes = np.array([u.num_nodes for u in units], dtype=np.int64)
+    cands = np.array([u.cand_node.shape[0] for u in units], dtype=np.int64)
+    reps = np.array([u.rep_cand.shape[0] for u in units], dtype=np.int64)
+    offsets = {
+        **dict.fromkeys(NODE_INDEX_FIELDS, np.cumsum(nodes) - nodes),
+        **dict.fromkeys(CANDIDATE_INDEX_FIELDS, np.cumsum(cands) - cands),
+        **dict.fromkeys(REPAIR_INDEX_FIELDS, np.cumsum(reps) - reps),
+    }
+    out = UnitArrays(int(nodes.sum()))
+    for key in keys:
+        values = [u[key] for u in units]
+        if key == "edge_index":
+            out[key] = np.concatenate([v + off for v, off in zip(values, np.cumsum(nodes) - nodes)], 1)
+        elif key == "cand_graph":
+            out[key] = np.repeat(np.arange(len(units), dtype=np.int64), cands)
+        elif key in offsets:
+            out[key] = np.concatenate([np.where(v >= 0, v + off, v) for v, off in zip(values, offsets[key])])
+        elif isinstance(values[0], np.ndarray):
+            out[key] = np.concatenate(values)
+        else:
+            out[key] = values
+    out.batch = np.repeat(np.arange(len(units), dtype=np.int64), nodes)
+    out.ptr = np.concatenate([[0], np.cumsum(nodes)]).astype(np.int64)
     return out
-
-
-#: positional encodings held as float16 by :func:`compact`
-_COMPACT_FLOATS = ("rw_pe", "lap_pe")
-
-
-def compact(data: Data) -> Data:
-    """The same unit with int32 integers and float16 positional encodings, for holding a
-    large training split in memory (about half the bytes); :func:`collate` widens again."""
-    out = copy.copy(data)
-    for key, value in data.items():
-        if isinstance(value, Tensor):
-            if value.dtype == torch.int64:
-                out[key] = value.to(torch.int32)
-            elif key in _COMPACT_FLOATS and value.dtype == torch.float32:
-                out[key] = value.to(torch.float16)
-    return out
-
-
-def collate(data_list: Sequence[Data]) -> Batch:
-    """Batch UnitData objects (PyG ``Batch``) with -1 sentinels kept as -1 (compacted units are
-    widened back to int64 / float32)."""
-    batch = Batch.from_data_list(list(data_list))
-    for key, value in batch.items():
-        if isinstance(value, Tensor):
-            if value.dtype == torch.int32:
-                batch[key] = value.long()
-            elif value.dtype == torch.float16:
-                batch[key] = value.float()
-    out = restore_sentinels(batch)
-    assert isinstance(out, Batch)
-    return out
-
-
-# -- shard files ---------------------------------------------------------------------------
-SHARD_FORMAT = "codegraph-unitdata"
-SHARD_VERSION = 1
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
@@ -413,94 +422,3 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def save_shard(data_list: Sequence[Data], path: str | Path) -> None:
-    """Write units to ``path`` as one dict of concatenated tensors (loadable with weights_only=True).
-
-    Every unit must have the same attribute names. Tensors are concatenated along
-    their PyG concatenation dimension (int64 tensors whose values fit are stored as
-    int32 and widened again by :func:`load_shard`); plain ``int``/``float``/``str``/
-    ``bool`` attributes are stored as lists. The write is atomic.
-    """
-    path = Path(path)
-    tensors: dict[str, Tensor] = {}
-    sizes: dict[str, Tensor] = {}
-    cat_dims: dict[str, int] = {}
-    scalars: dict[str, list[Any]] = {}
-    widened: list[str] = []
-
-    def attrs(d: Data) -> list[str]:
-        return sorted(k for k in d.keys() if k != "num_nodes")  # noqa: SIM118 (Data is not a dict)
-
-    keys = attrs(data_list[0]) if data_list else []
-    for i, d in enumerate(data_list):
-        if attrs(d) != keys:
-            raise ValueError(f"unit {i} has attributes {attrs(d)}, expected {keys}")
-    for key in keys:
-        first = data_list[0][key]
-        if isinstance(first, Tensor):
-            dim = int(data_list[0].__cat_dim__(key, first))
-            dim = dim if dim >= 0 else first.dim() + dim
-            values = [d[key] for d in data_list]
-            cat = torch.cat(values, dim=dim)
-            if cat.dtype == torch.long and (
-                cat.numel() == 0 or -(2**31) <= int(cat.min()) <= int(cat.max()) < 2**31
-            ):
-                cat = cat.to(torch.int32)  # lossless: stored at half the size, int64 again on load
-                widened.append(key)
-            tensors[key] = cat
-            sizes[key] = torch.tensor([v.size(dim) for v in values], dtype=torch.long)
-            cat_dims[key] = dim
-        elif isinstance(first, int | float | str | bool):
-            scalars[key] = [d[key] for d in data_list]
-        else:
-            raise TypeError(f"cannot store attribute {key!r} of type {type(first).__name__} in a shard")
-    payload = {
-        "format": SHARD_FORMAT,
-        "version": SHARD_VERSION,
-        "count": len(data_list),
-        "num_nodes": torch.tensor([int(d.num_nodes or 0) for d in data_list], dtype=torch.long),
-        "tensors": tensors,
-        "sizes": sizes,
-        "cat_dims": cat_dims,
-        "scalars": scalars,
-        "int64": widened,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def load_shard(path: str | Path) -> list[UnitData]:
-    """Read a shard written by :func:`save_shard` (``torch.load(weights_only=True)``, no pickle)."""
-    payload = torch.load(Path(path), weights_only=True, map_location="cpu")
-    if not isinstance(payload, dict) or payload.get("format") != SHARD_FORMAT:
-        raise ValueError(f"{path}: not a codegraph shard")
-    if payload.get("version") != SHARD_VERSION:
-        raise ValueError(f"{path}: shard version {payload.get('version')} (expected {SHARD_VERSION})")
-    count = int(payload["count"])
-    columns: dict[str, Sequence[Any]] = {}
-    widen = set(payload.get("int64", ()))
-    for key, cat in payload["tensors"].items():
-        if key in widen:
-            cat = cat.to(torch.long)
-        lengths = payload["sizes"][key].tolist()
-        if len(lengths) != count or sum(lengths) != cat.size(payload["cat_dims"][key]):
-            raise ValueError(f"{path}: inconsistent sizes for {key!r}")
-        columns[key] = torch.split(cat, lengths, dim=payload["cat_dims"][key])
-    for key, values in payload["scalars"].items():
-        columns[key] = values
-    num_nodes = payload["num_nodes"].tolist()
-    out: list[UnitData] = []
-    for i in range(count):
-        d = UnitData(**{key: col[i] for key, col in columns.items()})
-        d.num_nodes = int(num_nodes[i])
-        out.append(d)
-    return out

@@ -391,7 +391,7 @@ def unpack(packed: dict[str, Any]) -> Any:
     import numpy as np
     import torch
 
-    from codegraph.models.tensorize import UnitData
+    from codegraph.models.tensors import UnitData
 
     fields = {
         k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
@@ -622,7 +622,7 @@ class _SplitWriter:
         return sum(len(r.samples) for r in self.results)
 
     def write(self, end_chunk: int) -> None:
-        from codegraph.models.tensorize import save_shard
+        from codegraph.models.tensors import save_shard
 
         rs = self.results
         samples = [unpack(s) for r in rs for s in r.samples]

@@ -20,7 +20,8 @@ from torch_geometric.data import Data
 from codegraph.config import DEFAULT_MIN_CONFIDENCE
 from codegraph.models.layers.bug_heads import BugLogits
 from codegraph.models.model import BugModel
-from codegraph.models.tensorize import RULES, UNK_ID, Vocabulary, collate
+from codegraph.models.tensorize import RULES, UNK_ID, Vocabulary
+from codegraph.models.tensors import collate
 from codegraph.models.training.shards import node_budget_batches
 from codegraph.schema import EdgeKind
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from torch_geometric.data import Data
 
-from codegraph.models.tensorize import UnitData, Vocabulary, load_shard, save_shard
+from codegraph.models.tensorize import Vocabulary
+from codegraph.models.tensors import UnitData, load_shard, save_shard
 
 
 # -- data ---------------------------------------------------------------------------------------

@@ -63,7 +63,8 @@ from codegraph.models.detector import build_model
 from codegraph.models.layers.bug_heads import bug_loss
 from codegraph.models.model import BugModel, ModelConfig, count_parameters, feature_transform
 from codegraph.models.predict import save_checkpoint
-from codegraph.models.tensorize import UnitData, Vocabulary, collate, compact
+from codegraph.models.tensorize import Vocabulary
+from codegraph.models.tensors import UnitData, collate, compact
 from codegraph.models.training.calibrate import expected_calibration_error, fit_temperatures, merge_logits
 from codegraph.models.training.metrics import Outcomes, outcomes, run_model, summary
 from codegraph.models.training.shards import (
@@ -749,8 +750,9 @@ class Trainer:
                 half=bool(self.config["export"]["half"]),
             )
             self.model.to(self.dist.device)
-            written += [w, s]
-            self.console.print(f"exported {w} (T_loc={t_loc:.3f}, T_rep={t_rep:.3f})")
+            runtime = w.with_suffix(".onnx")  # the runtime model, written by save_checkpoint
+            written += [w, s, runtime]
+            self.console.print(f"exported {w} and {runtime.name} (T_loc={t_loc:.3f}, T_rep={t_rep:.3f})")
         return written
 
 

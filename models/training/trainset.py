@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from torch_geometric.data import Data
 
-from codegraph.models.tensorize import UnitData, compact
+from codegraph.models.tensors import UnitData, compact
 from codegraph.models.training.shards import cached_shard_path, load_transformed_shard, node_budget_batches
 
 

@@ -16,7 +16,8 @@ import torch
 from codegraph.models.detector import build_model
 from codegraph.models.model import ModelConfig, feature_transform
 from codegraph.models.predict import load_checkpoint, load_predictor
-from codegraph.models.tensorize import collate, load_shard, tensorize
+from codegraph.models.tensorize import tensorize
+from codegraph.models.tensors import collate, load_shard
 from codegraph.models.training import train
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -13,7 +13,8 @@ from codegraph.models.baseline import Baseline
 from codegraph.models.detector import Detector, build_model
 from codegraph.models.layers.bug_heads import BugHeads, bug_loss
 from codegraph.models.model import ModelConfig, feature_transform
-from codegraph.models.tensorize import collate, tensorize
+from codegraph.models.tensorize import tensorize
+from codegraph.models.tensors import collate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from toy_units import far_task_unit, toy_unit, toy_vocab

@@ -1,4 +1,4 @@
-"""AnalysisUnit -> UnitData: vocabulary, fields, batching offsets with -1 sentinels, shard files."""
+"""AnalysisUnit -> arrays: vocabulary, fields, batching with -1 sentinels (numpy and PyG), shard files."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch_geometric.data import Batch
@@ -16,14 +17,11 @@ from codegraph.models.tensorize import (
     RULE_INDEX,
     UNK_ID,
     Vocabulary,
-    collate,
-    compact,
-    load_shard,
-    restore_sentinels,
-    save_shard,
+    batch_arrays,
     split_subtokens,
     tensorize,
 )
+from codegraph.models.tensors import collate, compact, load_shard, restore_sentinels, save_shard, to_data
 from codegraph.schema import EdgeKind
 from codegraph.units import Candidate, Repair
 
@@ -74,10 +72,10 @@ def test_tensorize_fields() -> None:
     assert d.x_type[0] == vocab.node_type_id("function_definition")
     # both directions; reverse edges carry kind + NUM_EDGE_KINDS
     assert d.edge_index.shape == (2, 2 * e)
-    assert torch.equal(d.edge_index[:, e:], d.edge_index[:, :e].flip(0))
-    assert torch.equal(d.edge_type[e:], d.edge_type[:e] + NUM_EDGE_KINDS)
+    assert np.array_equal(d.edge_index[:, e:], d.edge_index[:, :e][::-1])
+    assert np.array_equal(d.edge_type[e:], d.edge_type[:e] + NUM_EDGE_KINDS)
     assert int(d.fn_mask.sum()) == unit.num_function_nodes and bool(d.fn_mask[0])
-    assert d.fn_root.nonzero().flatten().tolist() == [0, unit.num_function_nodes]
+    assert np.flatnonzero(d.fn_root).tolist() == [0, unit.num_function_nodes]
     assert d.cand_node.tolist() == [c.node for c in unit.candidates]
     assert d.cand_rule.tolist() == [RULE_INDEX[c.rule] for c in unit.candidates]
     assert d.rep_cand.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
@@ -110,7 +108,7 @@ def test_batching_offsets_and_sentinels() -> None:
     units = [toy_unit(), toy_unit(bug=3, fix=1), toy_unit(bug=0, fix=-1), toy_unit(bug=1, fix=0)]
     data = [tensorize(u, vocab) for u in units]
     n = data[0].num_nodes
-    c, r = data[0].cand_node.numel(), data[0].rep_cand.numel()
+    c, r = data[0].cand_node.size, data[0].rep_cand.size
     batch = collate(data)
     assert batch.num_graphs == 4 and batch.num_nodes == 4 * n
     assert batch.cand_node.tolist() == [node + g * n for g in range(4) for node in data[0].cand_node.tolist()]
@@ -122,13 +120,31 @@ def test_batching_offsets_and_sentinels() -> None:
     assert batch.y_rep.tolist() == [-1, r + 7, -1, 3 * r + 2]
     assert batch.rule_id.tolist() == [-1, RULE_INDEX["CG004"], RULE_INDEX["CG001"], RULE_INDEX["CG003"]]
     # plain PyG batching shifts -1s; restore_sentinels brings them back and is idempotent
-    plain = Batch.from_data_list(data)
+    plain = Batch.from_data_list([to_data(d) for d in data])
     assert plain.y_loc.tolist()[0] == -1 and plain.y_loc.tolist()[2] != 0  # shifted
     fixed = restore_sentinels(plain)
     assert fixed is not plain and plain.y_rep.tolist()[2] != -1  # input untouched
     for key in ("rep_target", "y_loc", "y_rep"):
         assert torch.equal(fixed[key], batch[key])
         assert torch.equal(restore_sentinels(fixed)[key], batch[key])
+
+
+def test_numpy_batching_equals_pyg_batching() -> None:
+    from codegraph.models.encodings import build_transform
+
+    vocab = toy_vocab()
+    tf = build_transform(rw_k=4, lap_k=3, name_edges=True)
+    units = [toy_unit(), toy_unit(bug=3, fix=1), toy_unit(bug=0, fix=-1), toy_unit(bug=1, fix=0)]
+    empty = toy_unit()
+    empty.candidates = []
+    data = [tf(tensorize(u, vocab)) for u in [*units, empty]]
+    mine, theirs = batch_arrays(data), collate(data)
+    assert mine.num_nodes == theirs.num_nodes
+    for key in theirs.keys():  # noqa: SIM118 (Batch is not a dict)
+        if isinstance(theirs[key], torch.Tensor):
+            assert np.array_equal(mine[key], theirs[key].numpy()), key
+    with pytest.raises(ValueError, match="zero units"):
+        batch_arrays([])
 
 
 def test_compact_units_batch_like_the_originals() -> None:
@@ -139,7 +155,7 @@ def test_compact_units_batch_like_the_originals() -> None:
     data = [tf(tensorize(u, vocab)) for u in (toy_unit(), toy_unit(bug=3, fix=1), toy_unit(bug=0, fix=-1))]
     small = [compact(d) for d in data]
     assert small[0].edge_index.dtype == torch.int32 and small[0].rw_pe.dtype == torch.float16
-    assert data[0].edge_index.dtype == torch.int64  # the input is untouched
+    assert data[0].edge_index.dtype == np.int64  # the input is untouched
     wide, narrow = collate(data), collate(small)
     assert set(wide.keys()) == set(narrow.keys())
     for key in wide.keys():  # noqa: SIM118 (Batch is not a dict)
@@ -181,14 +197,14 @@ def test_shard_round_trip_is_weights_only(tmp_path) -> None:
     for a, b in zip(data, back):
         assert a.num_nodes == b.num_nodes
         for key in a.keys():  # noqa: SIM118
-            if key != "num_nodes" and isinstance(a[key], torch.Tensor):
-                assert torch.equal(a[key], b[key]), key
+            if key != "num_nodes" and isinstance(a[key], np.ndarray):
+                assert np.array_equal(a[key], b[key].numpy()), key
 
 
 def test_save_shard_rejects_mixed_attributes(tmp_path) -> None:
     vocab = toy_vocab()
     a, b = tensorize(toy_unit(), vocab), tensorize(toy_unit(), vocab)
-    b.extra = torch.zeros(1)
+    b.extra = np.zeros(1)
     with pytest.raises(ValueError, match="attributes"):
         save_shard([a, b], tmp_path / "bad.pt")
 

@@ -197,7 +197,7 @@ def test_clear_errors(tmp_path: Path) -> None:
 def test_outcomes_count_the_right_things(dataset: Path) -> None:
     """The metrics of a model that always says 'no bug' with certainty."""
     from codegraph.models.layers.bug_heads import BugLogits
-    from codegraph.models.tensorize import collate, load_shard
+    from codegraph.models.tensors import collate, load_shard
 
     data = load_shard(sorted((dataset / "test").glob("*.pt"))[0])
     batch = collate(data)

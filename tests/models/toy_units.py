@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegraph.models.tensorize import Vocabulary, save_shard, tensorize
+from codegraph.models.tensorize import Vocabulary, tensorize
 from codegraph.schema import EdgeKind, NodeKind
 from codegraph.units import AnalysisUnit, Candidate, Repair
 
@@ -206,6 +206,8 @@ def write_dataset(
 ) -> Vocabulary:
     """A dataset directory as the dataset builder writes it: vocab.json + {train,valid,test}/*.pt
     (the vocabulary of its own training units unless ``vocab`` is given)."""
+    from codegraph.models.tensors import save_shard  # torch: only the training tests write shards
+
     rng = random.Random(seed)
     labels = [(-1, -1), (0, 0), (1, 1), (2, 0), (3, 1)]
     splits = {

@@ -12,7 +12,8 @@ import pytest
 import torch
 from rich.console import Console
 
-from codegraph.models.tensorize import RULES, collate, load_shard
+from codegraph.models.tensorize import RULES
+from codegraph.models.tensors import collate, load_shard
 from codegraph.models.training.corpus import CorpusEntry
 from codegraph.models.training.dataset import (
     NO_BUG,

@@ -8,7 +8,8 @@ import pytest
 
 from codegraph.context import build_unit
 from codegraph.graph import build_file_graph
-from codegraph.models.tensorize import Vocabulary, collate, tensorize
+from codegraph.models.tensorize import Vocabulary, tensorize
+from codegraph.models.tensors import collate
 from codegraph.models.training import metrics
 from codegraph.models.training.rewrites import inject
 from codegraph.scope_analysis import analyze_scopes

@@ -210,6 +210,7 @@ def test_a_model_that_outputs_nan_is_refused_with_one_line(tree: Path, nan_model
     proc = codegraph("scan", "pkg", "--model", str(nan_model), "--format", fmt, "--no-cache", cwd=tree)
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert len(proc.stderr.splitlines()) == 1 and "non-finite score (nan)" in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("codegraph scan: error:")]
+    assert len(errors) == 1 and "non-finite score (nan)" in errors[0], proc.stderr
     fixed = codegraph("fix", "pkg", "--model", str(nan_model), "--no-cache", cwd=tree)
     assert fixed.returncode == 2 and "non-finite score" in fixed.stderr

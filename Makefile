@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: testsets train-baseline threshold setup demo test lint bench docs train clean
+.PHONY: mine realfix testsets train-baseline threshold setup demo test lint bench docs train clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -69,6 +69,15 @@ STEPS ?=
 train-baseline: $(STAMP)
 	$(BIN)/codegraph train run --config models/training/shipped.toml --resume --set model.kind=baseline \
 		$(if $(STEPS),--set optim.steps=$(STEPS)) --out runs/baseline --export runs/baseline/export/baseline
+
+# real one-token fixes from the git histories of the pinned repositories (models/training/mine_pins.txt):
+# bare clones under MIRRORS (cloned from GitHub when missing), one records file per repository under
+# data/realfixes/records (resumable), then the split by repository and the counts
+MIRRORS ?= data/mirrors
+mine: $(STAMP)
+	$(BIN)/codegraph train mine --pins models/training/mine_pins.txt --mirrors $(MIRRORS) --out data/realfixes --clone --jobs 2
+	$(BIN)/codegraph train mine split --data data/realfixes
+	$(BIN)/codegraph train mine report --data data/realfixes
 
 # the default threshold, chosen on the validation packages (their injected bugs and their
 # released code; after `make train`): writes runs/threshold/THRESHOLD.md

@@ -14,7 +14,7 @@ builds them for one file on its own:
 
 ``codegraph train realfixes build --data data/realfixes --out data/realfix-dataset``
 writes ``OUT/SPLIT/NNNNN.pt`` shards (the training format of ``codegraph train run``)
-with the shipped model's vocabulary (``OUT/vocab.json``) and ``OUT/manifest.json``
+with the shipped model's vocabulary (``OUT/vocab.json``) and ``OUT/manifest-SPLIT.json``
 (per split and rule: fixes, expressible fixes, units).
 
 :func:`score_fixes` runs a checkpoint on the buggy and fixed units of a split, one
@@ -154,11 +154,11 @@ def fix_units(rec: dict[str, Any], *, clean: int = 0, seed: int = 0, budget: int
 
 
 class _ShardWriter:
-    def __init__(self, target: Path) -> None:
-        self.target, self.shard = target, 0
+    def __init__(self, target: Path, prefix: str = "") -> None:
+        self.target, self.shard, self.prefix = target, 0, prefix
         self.buffer: list[Any] = []
         target.mkdir(parents=True, exist_ok=True)
-        for old in target.glob("*.pt"):
+        for old in target.glob(f"{prefix}*.pt"):
             old.unlink()
 
     def add(self, packed: Any) -> None:
@@ -171,7 +171,7 @@ class _ShardWriter:
         from codegraph.models.training.dataset import unpack
 
         if self.buffer:
-            save_shard([unpack(p) for p in self.buffer], self.target / f"{self.shard:05d}.pt")
+            save_shard([unpack(p) for p in self.buffer], self.target / f"{self.prefix}{self.shard:05d}.pt")
             self.buffer, self.shard = [], self.shard + 1
 
 
@@ -184,12 +184,15 @@ def build_dataset(
     splits: Sequence[str],
     checkpoint: str | None,
     rules: Sequence[str] = RULES,
-    log=print,
+    part: tuple[int, int] = (0, 1),
+    log: Any = print,
 ) -> dict[str, Any]:
     """Shards of every split's pairs (``OUT/SPLIT``: the buggy unit when expressible and the fixed
     unit) and clean units (``OUT/clean/SPLIT``, a dataset of its own), and the manifest.
 
-    Only fixes of ``rules`` are read (the others' repairs are outside the enumeration)."""
+    Only fixes of ``rules`` are read (the others' repairs are outside the enumeration). With
+    ``part=(k, n)`` only every n-th fix from the k-th is built, into shards named ``k-*.pt``, so
+    n processes can share a build."""
     from codegraph.models.predict import load_predictor
     from codegraph.models.training.dataset import NO_BUG, pack
 
@@ -205,8 +208,10 @@ def build_dataset(
         "splits": {},
     }
     for split in splits:
-        recs = [r for r in read_split(data, split) if r["rule"] in rules]
-        pairs, others = _ShardWriter(out / split), _ShardWriter(out / "clean" / split)
+        k, parts = part
+        recs = [r for r in read_split(data, split) if r["rule"] in rules][k::parts]
+        prefix = f"{k}-" if parts > 1 else ""
+        pairs, others = _ShardWriter(out / split, prefix), _ShardWriter(out / "clean" / split, prefix)
         counts: dict[str, Counter] = {"fixes": Counter(), "expressible": Counter(), "units": Counter()}
         reasons: Counter = Counter()
         start = time.perf_counter()
@@ -230,7 +235,7 @@ def build_dataset(
             for unit in fu.clean:
                 others.add(pack(predictor.tensors(unit)))
                 counts["units"][NO_BUG] += 1
-            if n % 500 == 0:
+            if n % 100 == 0:
                 log(
                     f"{split}: {n}/{len(recs)} fixes, {dict(counts['units'])}, "
                     f"{time.perf_counter() - start:.0f} s"
@@ -239,8 +244,8 @@ def build_dataset(
         others.flush()
         manifest["splits"][split] = {k: dict(v) for k, v in counts.items()} | {"skipped": dict(reasons)}
         log(f"{split}: {json.dumps(manifest['splits'][split])}")
-        (out / f"manifest-{split}.json").write_text(json.dumps(manifest["splits"][split], indent=1) + "\n")
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        name = f"manifest-{split}" + (f"-{k}" if parts > 1 else "") + ".json"
+        (out / name).write_text(json.dumps(manifest["splits"][split], indent=1) + "\n")
     return manifest
 
 
@@ -387,6 +392,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS)
     b.add_argument("--checkpoint", default=None, help="whose vocabulary and encodings (default: shipped)")
+    b.add_argument(
+        "--part", type=int, default=0, help="this process builds every --parts-th fix from this one"
+    )
+    b.add_argument("--parts", type=int, default=1)
     s = sub.add_parser("score", help="score a checkpoint on a split's fixes (JSON lines)")
     s.add_argument("--data", type=Path, default=DEFAULT_OUT)
     s.add_argument("--split", default="test", choices=SPLITS)

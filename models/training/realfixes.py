@@ -40,7 +40,7 @@ from codegraph.config import Settings
 from codegraph.models.training.mining import DEFAULT_OUT, SPLITS, read_split
 
 RULES = [f"CG00{k}" for k in range(1, 9)]
-SHARD_UNITS = 2000
+SHARD_UNITS = 100
 DEFAULT_DATASET = Path("data/realfix-dataset")
 
 
@@ -116,6 +116,7 @@ class FixUnits:
     match: tuple[int, int] | None
     bug_span: tuple[int, int]
     reason: str = ""
+    graph: Any = None  # the buggy file's CodeGraph
 
 
 def fix_units(rec: dict[str, Any], *, clean: int = 0, seed: int = 0, budget: int | None = None) -> FixUnits:
@@ -147,7 +148,7 @@ def fix_units(rec: dict[str, Any], *, clean: int = 0, seed: int = 0, budget: int
     if match is not None:
         buggy.bug, buggy.fix = match
     buggy.meta["rule"] = rec["rule"]
-    return FixUnits(buggy, fixed, clean_units, match, span[:2])
+    return FixUnits(buggy, fixed, clean_units, match, span[:2], graph=g_old)
 
 
 # --------------------------------------------------------------------------- dataset
@@ -282,58 +283,113 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def score_fixes(records: Sequence[dict[str, Any]], checkpoint: str | None, log=print) -> list[Scored]:
-    """Run ``checkpoint`` (None: the shipped model) on each record's buggy and fixed function."""
-    from codegraph.graph import build_file_graph
+def _unit_lines(graph: Any, unit: Any) -> int:
+    _, node = unit.origin[0]
+    return int(graph.source.count(b"\n", graph.start_byte[node], graph.end_byte[node]) + 1)
+
+
+def score_inputs(rec: dict[str, Any], predictor: Any, clean: int = 0, seed: int = 0) -> dict[str, Any]:
+    """What scoring a fix needs, model-independent: its units as tensors, the real fix, the
+    candidates whose location holds the bug; computed once, scored by any checkpoint of the same
+    features (:func:`score_cached`)."""
+    from codegraph.models.training.dataset import pack
+
+    entry: dict[str, Any] = {"id": rec["id"], "repo": rec["repo"], "rule": rec["rule"], "units": []}
+    entry["lines"] = rec["source"].count("\n") + 1
+    try:
+        fu = fix_units(rec, clean=clean, seed=seed)
+    except Exception:  # a file the graph builder cannot take: scored as a miss
+        fu = FixUnits(None, None, [], None, (0, 0), "error")
+    entry["match"] = list(fu.match) if fu.match is not None else None
+    entry["overlap"] = []
+    roles = [("buggy", fu.buggy), ("fixed", fu.fixed)] + [("clean", u) for u in fu.clean]
+    for role, unit in roles:
+        if unit is None or not unit.candidates:
+            continue
+        if role == "buggy":
+            entry["overlap"] = [
+                ci
+                for ci in range(len(unit.candidates))
+                if _overlaps(_location_span(fu.graph, unit, ci), fu.bug_span)
+            ]
+        entry["units"].append(
+            {
+                "role": role,
+                "data": pack(predictor.tensors(unit)),
+                "repairs": [len(c.repairs) for c in unit.candidates],
+                "lines": _unit_lines(fu.graph, unit) if role == "clean" else 0,
+            }
+        )
+    return entry
+
+
+def _best_of(
+    predictor: Any, datas: list[Any], repairs: list[list[int]]
+) -> list[tuple[int, int, float] | None]:
+    """The most likely (candidate, repair, confidence) of each unit given as model inputs."""
+    import torch
+
+    from codegraph.models.predict import best_pair
+    from codegraph.models.tensorize import collate
+
+    out: list[tuple[int, int, float] | None] = []
+    with torch.inference_mode():
+        for lo in range(0, len(datas), 32):
+            batch = collate(datas[lo : lo + 32])
+            logits = predictor.model(batch)
+            _, loc, rep = (t.exp().tolist() for t in logits.log_probs(predictor.t_loc, predictor.t_rep))
+            c0 = r0 = 0
+            for counts in repairs[lo : lo + 32]:
+                loc_probs = loc[c0 : c0 + len(counts)]
+                rep_probs = []
+                for k in counts:
+                    rep_probs.append(rep[r0 : r0 + k])
+                    r0 += k
+                c0 += len(counts)
+                out.append(best_pair(loc_probs, rep_probs))
+    return out
+
+
+def score_cached(
+    entries: Sequence[dict[str, Any]], checkpoint: str | None
+) -> tuple[list[Scored], list[tuple[float, int]]]:
+    """Scored fixes and (best confidence, lines) of each clean unit, from :func:`score_inputs` entries."""
     from codegraph.models.predict import load_predictor
+    from codegraph.models.training.dataset import unpack
 
     predictor = load_predictor(checkpoint)
-    out: list[Scored] = []
-    start = time.perf_counter()
-    for n, rec in enumerate(records, 1):
-        lines = rec["source"].count("\n") + 1
-        try:
-            fu = fix_units(rec)
-        except Exception:  # counted as a miss below
-            fu = FixUnits(None, None, [], None, (0, 0), "error")
-        units = [u for u in (fu.buggy, fu.fixed) if u is not None and u.candidates]
-        preds = predictor.predict(units) if units else []
-        by_id = {id(u): p for u, p in zip(units, preds)}
-        conf = fixed_conf = 0.0
-        loc_ok = joint_ok = repair_ok = False
-        if fu.buggy is not None and id(fu.buggy) in by_id:
-            pred = by_id[id(fu.buggy)]
-            best = pred.best()
-            if best is not None:
-                ci, ri, conf = best
-                graph = build_file_graph(rec["source"].encode("utf-8"), rec["path"])
-                loc_ok = _overlaps(_location_span(graph, fu.buggy, ci), fu.bug_span)
-                joint_ok = fu.match == (ci, ri)
-                if fu.match is not None:
-                    mc, mr = fu.match
-                    reps = pred.rep_probs[mc]
-                    repair_ok = max(range(len(reps)), key=reps.__getitem__) == mr
-                    loc_ok = loc_ok or ci == mc
-        if fu.fixed is not None and id(fu.fixed) in by_id:
-            b = by_id[id(fu.fixed)].best()
-            fixed_conf = b[2] if b is not None else 0.0
-        out.append(
+    flat = [(k, u) for k, e in enumerate(entries) for u in e["units"]]
+    bests = _best_of(predictor, [unpack(u["data"]) for _, u in flat], [u["repairs"] for _, u in flat])
+    per: dict[int, dict[str, Any]] = {}
+    clean: list[tuple[float, int]] = []
+    for (k, u), best in zip(flat, bests):
+        if u["role"] == "clean":
+            clean.append((best[2] if best else 0.0, u["lines"]))
+        else:
+            per.setdefault(k, {})[u["role"]] = best
+    scored = []
+    for k, e in enumerate(entries):
+        got = per.get(k, {})
+        b, f = got.get("buggy"), got.get("fixed")
+        match = tuple(e["match"]) if e["match"] is not None else None
+        conf = b[2] if b else 0.0
+        loc_ok = b is not None and (b[0] in e["overlap"] or (match is not None and b[0] == match[0]))
+        joint_ok = b is not None and match is not None and (b[0], b[1]) == match
+        scored.append(
             Scored(
-                rec["id"],
-                rec["repo"],
-                rec["rule"],
-                fu.match is not None,
+                e["id"],
+                e["repo"],
+                e["rule"],
+                match is not None,
                 float(conf),
                 loc_ok,
                 joint_ok,
-                repair_ok,
-                float(fixed_conf),
-                lines,
+                False,
+                float(f[2]) if f else 0.0,
+                e["lines"],
             )
         )
-        if n % 250 == 0:
-            log(f"scored {n}/{len(records)} fixes, {time.perf_counter() - start:.0f} s")
-    return out
+    return scored, clean
 
 
 def metrics(scored: Sequence[Scored], threshold: float) -> dict[str, float | int]:
@@ -377,6 +433,132 @@ def iter_split(data: Path, split: str, limit: int | None = None, seed: int = 0) 
     yield from recs
 
 
+# --------------------------------------------------------------------------- released code, threshold, report
+
+#: the thresholds tried (the grid of ``codegraph eval`` and a finer top end)
+GRID = [k / 100 for k in range(1, 100)] + [0.995, 0.999]
+
+
+def per_kloc(released: Sequence[tuple[float, int]], threshold: float) -> float:
+    """Findings per 1,000 lines of released functions (best confidence, lines) at ``threshold``."""
+    return 1000 * sum(c >= threshold for c, _ in released) / max(sum(n for _, n in released), 1)
+
+
+def choose_threshold(
+    valid: Sequence[Scored],
+    released: Sequence[tuple[float, int]],
+    *,
+    max_fixed_flagged: float = 0.02,
+    max_per_kloc: float = 0.3,
+) -> tuple[float, dict[str, float]] | None:
+    """The threshold of :data:`GRID` with the highest recall of real validation fixes such that at most
+    ``max_fixed_flagged`` of the fixed functions are flagged and released code gets at most
+    ``max_per_kloc`` findings per 1,000 lines (None when no threshold of the grid meets both)."""
+    best = None
+    for t in GRID:
+        m = metrics(valid, t)
+        kloc = per_kloc(released, t)
+        if m["fixed_flagged"] <= max_fixed_flagged and kloc <= max_per_kloc:
+            row = {
+                "threshold": t,
+                "recall": m["recall"],
+                "fixed_flagged": m["fixed_flagged"],
+                "per_kloc": kloc,
+            }
+            if best is None or row["recall"] > best[1]["recall"]:
+                best = (t, row)
+    return best
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def report(
+    models: dict[str, list[Scored]],
+    thresholds: dict[str, float],
+    linters: dict[str, list[bool]] | None,
+    released: dict[str, list[tuple[float, int]]] | None = None,
+) -> str:
+    """Markdown: per model and rule, accuracies at any confidence and figures at its threshold."""
+    names = list(models)
+    first = models[names[0]]
+    out = [
+        f"{len(first)} real fixes of the test split "
+        f"({sum(s.expressible for s in first)} expressible by the candidate enumeration), "
+        f"from {len({s.repo for s in first})} repositories absent from training. Localisation: the top "
+        "location holds the bug; repair: at the real location the top repair is the real one (over "
+        "expressible fixes); joint: the top location and repair are the real fix (over all fixes); "
+        "all top-1 at any confidence. At the threshold: recall (joint and confidence >= threshold) "
+        "and the fixed functions flagged (their best confidence >= threshold).",
+        "",
+        "| model | threshold | localisation | repair | joint | recall at threshold | fixed flagged "
+        "| buggy flagged |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        m = metrics(models[name], thresholds[name])
+        out.append(
+            f"| {name} | {thresholds[name]:g} | {_pct(m['localisation'])} | {_pct(m['repair'])} | "
+            f"{_pct(m['joint'])} | {_pct(m['recall'])} | {_pct(m['fixed_flagged'])} | "
+            f"{_pct(m['flagged_buggy'])} |"
+        )
+    if released:
+        out += [
+            "",
+            "Released code: other functions of the buggy files (code as committed), each on its own:",
+            "",
+            "| model | threshold | functions | lines | findings per 1,000 lines |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name in names:
+            if name in released:
+                rel, t = released[name], thresholds[name]
+                out.append(
+                    f"| {name} | {t:g} | {len(rel)} | {sum(n for _, n in rel):,} | {per_kloc(rel, t):.2f} |"
+                )
+    out += ["", "Per rule (joint at any confidence / recall at the threshold / fixed flagged):", ""]
+    out += [
+        "| rule | fixes | expressible | " + " | ".join(names) + " |",
+        "|---|---:|---:|" + "---|" * len(names),
+    ]
+    groups = {name: by_rule(models[name]) for name in names}
+    for rule, rows in by_rule(first).items():
+        cells = []
+        for name in names:
+            m = metrics(groups[name].get(rule, []), thresholds[name])
+            cells.append(f"{_pct(m['joint'])} / {_pct(m['recall'])} / {_pct(m['fixed_flagged'])}")
+        out.append(
+            f"| {rule} | {len(rows)} | {sum(s.expressible for s in rows)} | " + " | ".join(cells) + " |"
+        )
+    if linters:
+        n = len(first)
+        any_lint = [any(v[k] for v in linters.values()) for k in range(n)]
+        out += [
+            "",
+            "Linters on the buggy side (a message on the fixed line that the fixed file does not have):",
+            "",
+        ]
+        out += ["| linter | fixes caught |", "|---|---:|"]
+        for lint, hits in linters.items():
+            out.append(f"| {lint} | {sum(hits)} ({_pct(sum(hits) / max(n, 1))}) |")
+        out.append(f"| any of them | {sum(any_lint)} ({_pct(sum(any_lint) / max(n, 1))}) |")
+        out += [
+            "",
+            "| model | joint on the fixes no linter catches | joint on the fixes a linter catches |",
+            "|---|---:|---:|",
+        ]
+        for name in names:
+            rows = models[name]
+            miss = [s for s, c in zip(rows, any_lint) if not c]
+            hit = [s for s, c in zip(rows, any_lint) if c]
+            out.append(
+                f"| {name} | {_pct(metrics(miss, 0)['joint'])} ({len(miss)}) "
+                f"| {_pct(metrics(hit, 0)['joint'])} ({len(hit)}) |"
+            )
+    return "\n".join(out) + "\n"
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -396,33 +578,102 @@ def _parser() -> argparse.ArgumentParser:
         "--part", type=int, default=0, help="this process builds every --parts-th fix from this one"
     )
     b.add_argument("--parts", type=int, default=1)
-    s = sub.add_parser("score", help="score a checkpoint on a split's fixes (JSON lines)")
-    s.add_argument("--data", type=Path, default=DEFAULT_OUT)
-    s.add_argument("--split", default="test", choices=SPLITS)
-    s.add_argument("--checkpoint", default=None)
-    s.add_argument("--limit", type=int, default=None, help="a seeded sample of this many fixes")
-    s.add_argument("--out", type=Path, required=True)
+    c = sub.add_parser("cache", help="compute a split's scoring inputs once (any checkpoint scores them)")
+    c.add_argument("--data", type=Path, default=DEFAULT_OUT)
+    c.add_argument("--split", default="test", choices=SPLITS)
+    c.add_argument("--clean", type=int, default=0, help="clean functions per fix (released code)")
+    c.add_argument("--limit", type=int, default=None, help="a seeded sample of this many fixes")
+    c.add_argument("--part", type=int, default=0)
+    c.add_argument("--parts", type=int, default=1)
+    c.add_argument("--out", type=Path, required=True)
+    t = sub.add_parser("threshold", help="choose the default threshold on the real-fix validation split")
+    t.add_argument(
+        "--cache", type=Path, nargs="+", required=True, help="`cache --split valid --clean 1` output"
+    )
+    t.add_argument("--checkpoint", default=None)
+    t.add_argument("--max-fixed-flagged", type=float, default=0.02)
+    t.add_argument("--max-per-kloc", type=float, default=0.3)
+    t.add_argument("--json", type=Path, help="write the choice and the curve here")
+    e = sub.add_parser("eval", help="the real-fix test split: models side by side, per rule, linters")
+    e.add_argument("--data", type=Path, default=DEFAULT_OUT)
+    e.add_argument("--cache", type=Path, nargs="+", required=True, help="`cache --split test` output")
+    e.add_argument(
+        "--model", nargs=3, action="append", metavar=("NAME", "CHECKPOINT", "THRESHOLD"), required=True
+    )
+    e.add_argument("--linters", action="store_true", help="run ruff, pyflakes and pylint on the same fixes")
+    e.add_argument(
+        "--released", type=Path, nargs="*", default=[], help="`cache --clean 1` output: released code"
+    )
+    e.add_argument("--json", type=Path, default=None, help="also write every model's scores here")
+    e.add_argument("--out", type=Path, default=None)
     return p
+
+
+def load_cache(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    import torch
+
+    entries: list[dict[str, Any]] = []
+    for p in paths:
+        entries += torch.load(p, weights_only=False)
+    return sorted(entries, key=lambda e: e["id"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.action == "build":
-        build_dataset(
-            args.data,
-            args.out,
-            clean=args.clean,
-            seed=args.seed,
-            splits=args.splits,
-            checkpoint=args.checkpoint,
-        )
+    if args.action == "cache":
+        import torch
+
+        from codegraph.models.predict import load_predictor
+
+        torch.set_num_threads(1)
+        predictor = load_predictor(None)
+        recs = [r for r in iter_split(args.data, args.split, args.limit) if r["rule"] in RULES]
+        recs = recs[args.part :: args.parts]
+        entries = []
+        start = time.perf_counter()
+        for n, rec in enumerate(recs, 1):
+            entries.append(score_inputs(rec, predictor, clean=args.clean))
+            if n % 25 == 0 or n == len(recs):
+                torch.save(entries, args.out)
+                print(f"{n}/{len(recs)} fixes, {time.perf_counter() - start:.0f} s", flush=True)
         return 0
-    recs = list(iter_split(args.data, args.split, args.limit))
-    scored = score_fixes(recs, args.checkpoint)
-    save_scored(scored, args.out)
-    m = metrics(scored, 0.0)
-    print(json.dumps(m))
+    if args.action == "threshold":
+        valid, clean = score_cached(load_cache(args.cache), _checkpoint(args.checkpoint))
+        choice = choose_threshold(
+            valid, clean, max_fixed_flagged=args.max_fixed_flagged, max_per_kloc=args.max_per_kloc
+        )
+        curve = [{"threshold": t, **metrics(valid, t), "per_kloc": per_kloc(clean, t)} for t in GRID]
+        if args.json:
+            args.json.write_text(json.dumps({"choice": choice, "curve": curve}, indent=1) + "\n")
+        print(json.dumps(choice))
+        return 0 if choice is not None else 1
+    entries = load_cache(args.cache)
+    rel_entries = load_cache(args.released) if args.released else []
+    models: dict[str, list[Scored]] = {}
+    thresholds: dict[str, float] = {}
+    released: dict[str, list[tuple[float, int]]] = {}
+    for name, checkpoint, threshold in args.model:
+        models[name], _ = score_cached(entries, _checkpoint(checkpoint))
+        thresholds[name] = float(threshold)
+        if rel_entries:
+            released[name] = score_cached(rel_entries, _checkpoint(checkpoint))[1]
+    lint = None
+    if args.linters:
+        from codegraph.models.training.linters import catches
+
+        by_id = {r["id"]: r for r in read_split(args.data, "test")}
+        lint = catches([by_id[e["id"]] for e in entries])
+    text = report(models, thresholds, lint, released or None)
+    if args.json:
+        args.json.write_text(json.dumps({k: [asdict(s) for s in v] for k, v in models.items()}) + "\n")
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    print(text, end="")
     return 0
+
+
+def _checkpoint(name: str | None) -> str | None:
+    return None if name in (None, "shipped") else name
 
 
 if __name__ == "__main__":

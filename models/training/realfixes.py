@@ -1,4 +1,4 @@
-"""Real fixes (``codegraph train mine``) as training units, and the detector measured on them.
+"""Real fixes (``codegraph mine``) as training units, and the detector measured on them.
 
 Each mined fix becomes up to three kinds of analysis units, built as ``codegraph scan``
 builds them for one file on its own:
@@ -12,8 +12,8 @@ builds them for one file on its own:
 - *clean* units: up to ``--clean`` other functions of the buggy file, drawn with a seed
   per fix (negatives from the same code base, at the same commit).
 
-``codegraph train realfixes build --data data/realfixes --out data/realfix-dataset``
-writes ``OUT/SPLIT/NNNNN.pt`` shards (the training format of ``codegraph train run``)
+``codegraph realfixes build --data data/realfixes --out data/realfix-dataset``
+writes ``OUT/SPLIT/NNNNN.pt`` shards (the training format of ``codegraph train``)
 with the shipped model's vocabulary (``OUT/vocab.json``) and ``OUT/manifest-SPLIT.json``
 (per split and rule: fixes, expressible fixes, units).
 
@@ -324,29 +324,31 @@ def score_inputs(rec: dict[str, Any], predictor: Any, clean: int = 0, seed: int 
 
 
 def _best_of(
-    predictor: Any, datas: list[Any], repairs: list[list[int]]
-) -> list[tuple[int, int, float] | None]:
-    """The most likely (candidate, repair, confidence) of each unit given as model inputs."""
+    predictor: Any, datas: list[Any], repairs: list[list[int]], at: list[int | None]
+) -> list[tuple[tuple[int, int, float] | None, int | None]]:
+    """Per unit given as model inputs: its most likely (candidate, repair, confidence), and the most
+    likely repair at candidate ``at`` (None where ``at`` is None)."""
     import torch
 
     from codegraph.models.predict import best_pair
     from codegraph.models.tensorize import collate
 
-    out: list[tuple[int, int, float] | None] = []
+    out: list[tuple[tuple[int, int, float] | None, int | None]] = []
     with torch.inference_mode():
         for lo in range(0, len(datas), 32):
             batch = collate(datas[lo : lo + 32])
             logits = predictor.model(batch)
             _, loc, rep = (t.exp().tolist() for t in logits.log_probs(predictor.t_loc, predictor.t_rep))
             c0 = r0 = 0
-            for counts in repairs[lo : lo + 32]:
+            for counts, ci in zip(repairs[lo : lo + 32], at[lo : lo + 32]):
                 loc_probs = loc[c0 : c0 + len(counts)]
                 rep_probs = []
                 for k in counts:
                     rep_probs.append(rep[r0 : r0 + k])
                     r0 += k
                 c0 += len(counts)
-                out.append(best_pair(loc_probs, rep_probs))
+                top = None if ci is None else max(range(len(rep_probs[ci])), key=rep_probs[ci].__getitem__)
+                out.append((best_pair(loc_probs, rep_probs), top))
     return out
 
 
@@ -359,14 +361,21 @@ def score_cached(
 
     predictor = load_predictor(checkpoint)
     flat = [(k, u) for k, e in enumerate(entries) for u in e["units"]]
-    bests = _best_of(predictor, [unpack(u["data"]) for _, u in flat], [u["repairs"] for _, u in flat])
+    at = [
+        entries[k]["match"][0] if u["role"] == "buggy" and entries[k]["match"] is not None else None
+        for k, u in flat
+    ]
+    bests = _best_of(predictor, [unpack(u["data"]) for _, u in flat], [u["repairs"] for _, u in flat], at)
     per: dict[int, dict[str, Any]] = {}
+    top_repair: dict[int, int | None] = {}
     clean: list[tuple[float, int]] = []
-    for (k, u), best in zip(flat, bests):
+    for (k, u), (best, top) in zip(flat, bests):
         if u["role"] == "clean":
             clean.append((best[2] if best else 0.0, u["lines"]))
         else:
             per.setdefault(k, {})[u["role"]] = best
+            if u["role"] == "buggy":
+                top_repair[k] = top
     scored = []
     for k, e in enumerate(entries):
         got = per.get(k, {})
@@ -375,6 +384,7 @@ def score_cached(
         conf = b[2] if b else 0.0
         loc_ok = b is not None and (b[0] in e["overlap"] or (match is not None and b[0] == match[0]))
         joint_ok = b is not None and match is not None and (b[0], b[1]) == match
+        repair_ok = match is not None and top_repair.get(k) == match[1]
         scored.append(
             Scored(
                 e["id"],
@@ -384,7 +394,7 @@ def score_cached(
                 float(conf),
                 loc_ok,
                 joint_ok,
-                False,
+                repair_ok,
                 float(f[2]) if f else 0.0,
                 e["lines"],
             )
@@ -563,7 +573,7 @@ def report(
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="codegraph train realfixes", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="codegraph realfixes", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="action", required=True)
     b = sub.add_parser("build", help="write the real fixes as training shards")
     b.add_argument("--data", type=Path, default=DEFAULT_OUT, help="the miner's output (split first)")
@@ -601,6 +611,7 @@ def _parser() -> argparse.ArgumentParser:
         "--model", nargs=3, action="append", metavar=("NAME", "CHECKPOINT", "THRESHOLD"), required=True
     )
     e.add_argument("--linters", action="store_true", help="run ruff, pyflakes and pylint on the same fixes")
+    e.add_argument("--linters-json", type=Path, help="the linters' catches: read when present, else written")
     e.add_argument(
         "--released", type=Path, nargs="*", default=[], help="`cache --clean 1` output: released code"
     )
@@ -637,6 +648,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 torch.save(entries, args.out)
                 print(f"{n}/{len(recs)} fixes, {time.perf_counter() - start:.0f} s", flush=True)
         return 0
+    if args.action == "build":
+        build_dataset(
+            args.data,
+            args.out,
+            clean=args.clean,
+            seed=args.seed,
+            splits=args.splits,
+            checkpoint=args.checkpoint,
+            part=(args.part, args.parts),
+            log=lambda line: print(line, flush=True),
+        )
+        return 0
     if args.action == "threshold":
         valid, clean = score_cached(load_cache(args.cache), _checkpoint(args.checkpoint))
         choice = choose_threshold(
@@ -661,8 +684,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.linters:
         from codegraph.models.training.linters import catches
 
-        by_id = {r["id"]: r for r in read_split(args.data, "test")}
-        lint = catches([by_id[e["id"]] for e in entries])
+        ids = [e["id"] for e in entries]
+        if args.linters_json and args.linters_json.is_file():
+            saved = json.loads(args.linters_json.read_text(encoding="utf-8"))
+            lint = {name: [saved[name][i] for i in ids] for name in saved}
+        else:
+            by_id = {r["id"]: r for r in read_split(args.data, "test")}
+            lint = catches([by_id[i] for i in ids])
+            if args.linters_json:
+                args.linters_json.write_text(
+                    json.dumps({name: dict(zip(ids, hits)) for name, hits in lint.items()}) + "\n"
+                )
     text = report(models, thresholds, lint, released or None)
     if args.json:
         args.json.write_text(json.dumps({k: [asdict(s) for s in v] for k, v in models.items()}) + "\n")

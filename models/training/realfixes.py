@@ -1,4 +1,4 @@
-"""Real fixes (``codegraph mine``) as training units, and the detector measured on them.
+"""Real fixes (``codegraph train mine``) as training units, and the detector measured on them.
 
 Each mined fix becomes up to three kinds of analysis units, built as ``codegraph scan``
 builds them for one file on its own:
@@ -12,8 +12,8 @@ builds them for one file on its own:
 - *clean* units: up to ``--clean`` other functions of the buggy file, drawn with a seed
   per fix (negatives from the same code base, at the same commit).
 
-``codegraph realfixes build --data data/realfixes --out data/realfix-dataset``
-writes ``OUT/SPLIT/NNNNN.pt`` shards (the training format of ``codegraph train``)
+``codegraph train realfixes build --data data/realfixes --out data/realfix-dataset``
+writes ``OUT/SPLIT/NNNNN.pt`` shards (the training format of ``codegraph train run``)
 with the shipped model's vocabulary (``OUT/vocab.json``) and ``OUT/manifest-SPLIT.json``
 (per split and rule: fixes, expressible fixes, units).
 
@@ -83,7 +83,7 @@ def innermost_function(graph: Any, byte: int) -> Any | None:
 
 def function_units(graph: Any, funcs: Sequence[Any], budget: int) -> list[Any]:
     from codegraph.context import ContextBuilder
-    from codegraph.scopes import scopes_of
+    from codegraph.scope_analysis import scopes_of
 
     builder = ContextBuilder(graph, scopes_of(graph), None, budget=budget)
     return [builder.build(f) for f in funcs]
@@ -168,7 +168,7 @@ class _ShardWriter:
             self.flush()
 
     def flush(self) -> None:
-        from codegraph.models.tensorize import save_shard
+        from codegraph.models.tensors import save_shard
         from codegraph.models.training.dataset import unpack
 
         if self.buffer:
@@ -330,8 +330,8 @@ def _best_of(
     likely repair at candidate ``at`` (None where ``at`` is None)."""
     import torch
 
-    from codegraph.models.predict import best_pair
-    from codegraph.models.tensorize import collate
+    from codegraph.models.runtime import best_pair
+    from codegraph.models.tensors import collate
 
     out: list[tuple[tuple[int, int, float] | None, int | None]] = []
     with torch.inference_mode():
@@ -573,7 +573,7 @@ def report(
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="codegraph realfixes", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="codegraph train realfixes", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="action", required=True)
     b = sub.add_parser("build", help="write the real fixes as training shards")
     b.add_argument("--data", type=Path, default=DEFAULT_OUT, help="the miner's output (split first)")

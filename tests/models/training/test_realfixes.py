@@ -92,7 +92,12 @@ def scored(conf: float, joint: bool, fixed: float) -> Scored:
 
 
 def test_threshold_rule() -> None:
-    valid = [scored(0.9, True, 0.1), scored(0.6, True, 0.55), scored(0.3, False, 0.2), scored(0.95, True, 0.96)]
+    valid = [
+        scored(0.9, True, 0.1),
+        scored(0.6, True, 0.55),
+        scored(0.3, False, 0.2),
+        scored(0.95, True, 0.96),
+    ]
     released = [(0.5, 1000), (0.8, 1000), (0.1, 8000)]
     # below 0.56 two of the four fixed functions are flagged; 0.56 flags one (0.96) and one released
     # function of 10,000 lines (0.8): both limits hold, and recall only falls above it

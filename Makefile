@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: testsets train-baseline threshold setup demo test lint bench docs train clean
+.PHONY: mine realfix testsets train-baseline threshold setup demo test lint bench docs train clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -69,6 +69,33 @@ STEPS ?=
 train-baseline: $(STAMP)
 	$(BIN)/codegraph train run --config models/training/shipped.toml --resume --set model.kind=baseline \
 		$(if $(STEPS),--set optim.steps=$(STEPS)) --out runs/baseline --export runs/baseline/export/baseline
+
+# real one-token fixes from the git histories of the pinned repositories (models/training/mine_pins.txt):
+# bare clones under MIRRORS (cloned from GitHub when missing), one records file per repository under
+# data/realfixes/records (resumable), then the split by repository and the counts
+MIRRORS ?= data/mirrors
+mine: $(STAMP)
+	$(BIN)/codegraph train mine --pins models/training/mine_pins.txt --mirrors $(MIRRORS) --out data/realfixes --clone --jobs 2
+	$(BIN)/codegraph train mine split --data data/realfixes
+	$(BIN)/codegraph train mine report --data data/realfixes
+
+# phase 2 on real fixes: the pairs (buggy function with its real fix, fixed function) and clean
+# functions of the training split, fine-tuning the shipped weights (models/training/realfix.toml);
+# then the score inputs of the validation and test splits, the threshold chosen on validation, and
+# the real-fix report of the previous and the new model side by side (needs `make mine` first)
+REALFIX := $(BIN)/codegraph train realfixes
+realfix: $(STAMP)
+	$(REALFIX) build --data data/realfixes --out data/realfix-dataset --clean 1 --splits train
+	$(REALFIX) build --data data/realfixes --out data/realfix-dataset --clean 2 --splits valid
+	$(BIN)/codegraph train run --config models/training/realfix.toml --resume --export runs/realfix-train/export/detector
+	$(REALFIX) cache --split valid --clean 1 --limit 900 --out runs/realfix/cache-valid.pt
+	$(REALFIX) cache --split test --out runs/realfix/cache-test.pt
+	$(REALFIX) threshold --cache runs/realfix/cache-valid.pt --checkpoint runs/realfix-train/export/detector \
+		--json runs/realfix/threshold.json
+	$(REALFIX) eval --cache runs/realfix/cache-test.pt --released runs/realfix/cache-valid.pt --linters \
+		--linters-json runs/realfix/linters-test.json --model previous shipped 0.97 \
+		--model new runs/realfix-train/export/detector $$(python3 -c "import json; print(json.load(open('runs/realfix/threshold.json'))['choice'][0])") \
+		--out models/weights/REALFIX-EVAL.md
 
 # the default threshold, chosen on the validation packages (their injected bugs and their
 # released code; after `make train`): writes runs/threshold/THRESHOLD.md

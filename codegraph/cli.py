@@ -27,6 +27,8 @@ TRAIN_COMMANDS: Table = {
         "codegraph.models.training.export_runtime",
         "export a checkpoint's runtime model (ONNX) beside it",
     ),
+    "mine": ("codegraph.models.training.mining", "mine real one-token fixes from git histories, split them"),
+    "realfixes": ("codegraph.models.training.realfixes", "real fixes as training units, scored"),
     "threshold": (
         "codegraph.models.training.threshold",
         "choose the default threshold on the validation packages",

@@ -41,10 +41,12 @@ import hashlib
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 from codegraph.models.tensorize import (
     DEF_USE,
@@ -106,6 +108,8 @@ class Adjacency:
         self._csr: sp.csr_matrix | None = None
 
     def csr(self) -> sp.csr_matrix:
+        import scipy.sparse as sp  # only graphs above DENSE_SPECTRUM_MAX_NODES: a lazy import
+
         if self._csr is None:
             idx = (np.concatenate([self.rows, self.cols]), np.concatenate([self.cols, self.rows]))
             self._csr = sp.csr_matrix((np.ones(2 * len(self.rows)), idx), shape=(self.n, self.n))
@@ -139,6 +143,8 @@ def _inv_sqrt(deg: np.ndarray) -> np.ndarray:
 
 def _normalized(a: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
     """Degrees and the sparse ``S = D^-1/2 A D^-1/2``."""
+    import scipy.sparse as sp
+
     deg = np.asarray(a.sum(axis=1)).ravel()
     dinv = _inv_sqrt(deg)
     return deg, (sp.diags(dinv) @ a @ sp.diags(dinv)).tocsr()
@@ -347,6 +353,9 @@ class LaplacianPE(_CachedEncoding):
         vecs: np.ndarray | None = None
         if n > DENSE_SPECTRUM_MAX_NODES and m < n - 1:
             deg, s = _normalized(a.csr())
+            import scipy.sparse as sp
+            from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
+
             lap = (sp.identity(n, format="csr") - s).tocsc()
             v0 = 1.0 + np.sqrt(deg) / max(1.0, float(np.sqrt(deg).max()))
             try:

@@ -16,7 +16,16 @@ def test_help_lists_the_user_commands_and_train_groups_the_bench(capsys) -> None
     top = _commands(capsys.readouterr().out)
     assert top[:6] == ["scan", "fix", "graph", "lsp", "rules", "train"] and len(top) <= 7
     assert cli.main(["train", "--help"]) == 0
-    assert _commands(capsys.readouterr().out) == ["run", "corpus", "dataset", "eval", "export", "threshold"]
+    assert _commands(capsys.readouterr().out) == [
+        "run",
+        "corpus",
+        "dataset",
+        "eval",
+        "export",
+        "mine",
+        "realfixes",
+        "threshold",
+    ]
     assert cli.main([]) == 2 and "commands:" in capsys.readouterr().out
 
 

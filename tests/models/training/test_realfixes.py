@@ -1,0 +1,111 @@
+"""Real fixes as units: the labelled buggy function, its fixed twin, scores and the threshold rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codegraph.models.predict import load_predictor
+from codegraph.models.training import realfixes
+from codegraph.models.training.realfixes import Scored, choose_threshold, fix_units, metrics
+
+SOURCE = """\
+def area(width, height):
+    scale = 2
+    return width * width * scale
+
+
+def other(a, b):
+    return a + b
+"""
+
+
+def record(**over: Any) -> dict[str, Any]:
+    rec = {
+        "id": "o/r@abc:geo.py:3",
+        "repo": "o/r",
+        "rule": "CG001",
+        "path": "geo.py",
+        "line": 3,
+        "buggy_line": "    return width * width * scale",
+        "fixed_line": "    return width * height * scale",
+        "bug": {"line": 3, "column": 20, "end_line": 3, "end_column": 25, "text": "width"},
+        "fix": {"line": 3, "column": 20, "end_line": 3, "end_column": 25, "replacement": "height"},
+        "source": SOURCE,
+    }
+    rec.update(over)
+    return rec
+
+
+def test_the_real_fix_is_marked_on_the_buggy_unit() -> None:
+    fu = fix_units(record(), clean=1)
+    assert fu.reason == "" and fu.match is not None
+    unit = fu.buggy
+    assert unit is not None and (unit.bug, unit.fix) == fu.match
+    rep = unit.candidates[unit.bug].repairs[unit.fix]
+    assert (rep.rule, rep.replacement) == ("CG001", "height")
+    assert SOURCE.encode()[rep.start_byte : rep.end_byte] == b"width"
+    assert rep.start_byte == SOURCE.index("width * scale")
+    assert fu.fixed is not None and fu.fixed.bug == -1 and fu.fixed.function == "area"
+    assert [u.function for u in fu.clean] == ["other"]
+
+
+def test_a_fix_outside_the_enumeration_is_not_expressible() -> None:
+    rec = record(
+        buggy_line="    return width * width * scale",
+        fixed_line="    return width * width * SCALE",
+        bug={"line": 3, "column": 32, "end_line": 3, "end_column": 37, "text": "scale"},
+        fix={"line": 3, "column": 32, "end_line": 3, "end_column": 37, "replacement": "SCALE"},
+    )
+    fu = fix_units(rec)
+    assert fu.match is None and fu.buggy is not None and fu.buggy.bug == -1
+
+
+def test_module_level_fixes_have_no_function_unit() -> None:
+    src = "LIMIT = 10\n"
+    rec = record(
+        source=src,
+        line=1,
+        buggy_line="LIMIT = 10",
+        fixed_line="LIMIT = 20",
+        bug={"line": 1, "column": 9, "end_line": 1, "end_column": 11, "text": "10"},
+        fix={"line": 1, "column": 9, "end_line": 1, "end_column": 11, "replacement": "20"},
+    )
+    assert fix_units(rec).reason == "module level"
+
+
+def test_cached_scores_agree_with_the_predictor() -> None:
+    predictor = load_predictor(None)
+    entry = realfixes.score_inputs(record(), predictor, clean=1)
+    assert [u["role"] for u in entry["units"]] == ["buggy", "fixed", "clean"]
+    (scored,), clean = realfixes.score_cached([entry], None)
+    fu = fix_units(record())
+    pred = predictor.predict([fu.buggy, fu.fixed])
+    best = pred[0].best()
+    assert best is not None
+    assert abs(scored.confidence - best[2]) < 1e-5
+    assert scored.joint_ok == ((best[0], best[1]) == fu.match)
+    assert scored.expressible and len(clean) == 1 and clean[0][1] == 2
+
+
+def scored(conf: float, joint: bool, fixed: float) -> Scored:
+    return Scored("i", "r", "CG001", True, conf, joint, joint, joint, fixed, 100)
+
+
+def test_threshold_rule() -> None:
+    valid = [
+        scored(0.9, True, 0.1),
+        scored(0.6, True, 0.55),
+        scored(0.3, False, 0.2),
+        scored(0.95, True, 0.96),
+    ]
+    released = [(0.5, 1000), (0.8, 1000), (0.1, 8000)]
+    # below 0.56 two of the four fixed functions are flagged; 0.56 flags one (0.96) and one released
+    # function of 10,000 lines (0.8): both limits hold, and recall only falls above it
+    choice = choose_threshold(valid, released, max_fixed_flagged=0.25, max_per_kloc=0.1)
+    assert choice is not None
+    t, row = choice
+    assert t == 0.56
+    assert row == {"threshold": 0.56, "recall": 0.75, "fixed_flagged": 0.25, "per_kloc": 0.1}
+    m = metrics(valid, 0.0)
+    assert m["joint"] == 0.75 and m["fixed_flagged"] == 1.0
+    assert choose_threshold(valid, [(1.0, 10)], max_fixed_flagged=0.0, max_per_kloc=0.0) is None

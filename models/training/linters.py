@@ -41,7 +41,7 @@ def available() -> dict[str, bool]:
 
 def _write(records: Sequence[dict[str, Any]], root: Path) -> dict[str, tuple[int, int]]:
     """buggy/N/FILE and fixed/N/FILE for each record; file path -> (record index, side 0/1)."""
-    from codegraph.models.training.realfixes import fixed_source
+    from codegraph.models.training.mining import fixed_source
 
     where: dict[str, tuple[int, int]] = {}
     for n, rec in enumerate(records):

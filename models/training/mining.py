@@ -995,3 +995,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def fixed_source(rec: dict[str, Any]) -> str:
+    """The fixed text of a record: its buggy ``source`` with ``fixed_line`` as line ``line``."""
+    lines = rec["source"].splitlines(keepends=True)
+    k = rec["line"] - 1
+    ending = lines[k][len(lines[k].rstrip("\r\n")) :]
+    lines[k] = rec["fixed_line"] + ending
+    return "".join(lines)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from codegraph.config import Settings
-from codegraph.models.training.mining import DEFAULT_OUT, SPLITS, read_split
+from codegraph.models.training.mining import DEFAULT_OUT, SPLITS, fixed_source, read_split
 
 RULES = [f"CG00{k}" for k in range(1, 9)]
 SHARD_UNITS = 100
@@ -57,14 +57,6 @@ def byte_range(source: str, rec: dict[str, Any]) -> tuple[int, int, int, int]:
     start = line_start + len(text[:col].encode("utf-8"))
     stop = line_start + len(text[:end].encode("utf-8"))
     return start, stop, line_start, line_start + len(text.rstrip("\r\n").encode("utf-8"))
-
-
-def fixed_source(rec: dict[str, Any]) -> str:
-    lines = rec["source"].splitlines(keepends=True)
-    k = rec["line"] - 1
-    ending = lines[k][len(lines[k].rstrip("\r\n")) :]
-    lines[k] = rec["fixed_line"] + ending
-    return "".join(lines)
 
 
 def _squash(text: bytes) -> bytes:

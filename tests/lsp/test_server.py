@@ -201,7 +201,9 @@ async def test_only_changed_functions_are_analysed_again(client: LanguageClient)
     diags = await diagnostics_for(client, uri, 2)
     after = await client.workspace_execute_command_async(types.ExecuteCommandParams("codegraph.stats"))
     assert after["misses"] - before["misses"] == 1  # only f3 reached the model
-    assert after["hits"] - before["hits"] == 9
+    # the nine unchanged functions come from the cache; documents opened by earlier tests on the same
+    # server may be checked again meanwhile, which adds hits of their own but never a miss
+    assert after["hits"] - before["hits"] >= 9
     assert {d.range.start.line for d in diags} == {1 + 4 * i + 1 for i in range(10)}
 
 

@@ -22,7 +22,7 @@ def test_shipped_checkpoint_was_trained_by_the_shipped_recipe() -> None:
 
 def test_every_training_config_loads() -> None:
     configs = sorted((ROOT / "models/training").glob("*.toml"))
-    assert {p.name for p in configs} == {"shipped.toml", "tiny.toml"}
+    assert {p.name for p in configs} == {"realfix.toml", "shipped.toml", "tiny.toml"}
     for path in configs:
         config = load_config(path)  # unknown keys and bad values are errors
         assert config["model"]["hidden"] > 0, path.name

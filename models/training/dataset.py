@@ -97,8 +97,6 @@ class BuildParams:
     shortcuts: bool = True
     rw_k: int = 8
     lap_k: int = 8
-    #: CG001 injection never takes a parameter's or local's only read (:func:`rewrites.only_reads`)
-    keep_reads: bool = False
 
 
 @dataclass(frozen=True)
@@ -210,15 +208,6 @@ def plan_chunks(
     return chunks
 
 
-def _key_params(params: BuildParams) -> dict[str, Any]:
-    """The parameters in the build key: an option at its default since it was added is left
-    out, so builds made before it keep their key and resume."""
-    out = asdict(params)
-    if not out["keep_reads"]:
-        del out["keep_reads"]
-    return out
-
-
 def corpus_digest(entries: Sequence[CorpusEntry]) -> str:
     """sha256 over the (split, path, content hash) of the corpus files."""
     h = hashlib.sha256()
@@ -248,7 +237,7 @@ def file_samples(
     ``project`` is the package's :class:`~codegraph.project.Project` holding ``path``.
     """
     from codegraph.context import ContextBuilder
-    from codegraph.models.training.rewrites import Rewrite, choose_rewrite, inject_many, only_reads
+    from codegraph.models.training.rewrites import Rewrite, choose_rewrite, inject_many
     from codegraph.scope_analysis import scopes_of
 
     out = FileSamples()
@@ -259,7 +248,7 @@ def file_samples(
     scopes = scopes_of(g)
     builder = ContextBuilder(g, scopes, project, params.budget, edge_indexes=edge_indexes)
     slots: list[AnalysisUnit | None] = []
-    pending: dict[int, tuple[random.Random, AnalysisUnit, tuple[int, int], set[int]]] = {}
+    pending: dict[int, tuple[random.Random, AnalysisUnit, tuple[int, int]]] = {}
     out.all_functions = len(g.functions)
     for k, func in enumerate(g.functions):
         unit = builder.build(func)
@@ -268,13 +257,12 @@ def file_samples(
         out.functions += 1
         unit.meta["package"] = package
         rng = function_rng(params.seed, relpath, k, func.qualname)
-        excluded = only_reads(unit, func, g, scopes) if params.keep_reads else set()
-        pick = None if rng.random() < params.no_bug_ratio else choose_rewrite(rng, unit.candidates, excluded)
+        pick = None if rng.random() < params.no_bug_ratio else choose_rewrite(rng, unit.candidates)
         if pick is None:
             unit.meta["rule"] = NO_BUG
             slots.append(unit)
         else:
-            pending[len(slots)] = (rng, unit, pick, excluded)
+            pending[len(slots)] = (rng, unit, pick)
             slots.append(None)
     for attempt in range(2):
         if not pending:
@@ -282,21 +270,21 @@ def file_samples(
         order = list(pending)
         rewrites = []
         for slot in order:
-            _, unit, (ci, ri), _ = pending[slot]
+            _, unit, (ci, ri) = pending[slot]
             cand = unit.candidates[ci]
             rewrites.append(Rewrite(unit, cand, cand.repairs[ri]))
         results = inject_many(
             g.source, path, rewrites, project=project, budget=params.budget, package=package, module=g.module
         )
-        retry: dict[int, tuple[random.Random, AnalysisUnit, tuple[int, int], set[int]]] = {}
+        retry: dict[int, tuple[random.Random, AnalysisUnit, tuple[int, int]]] = {}
         for slot, result in zip(order, results):
             if not isinstance(result, str):
                 slots[slot] = result.unit
                 continue
-            rng, unit, old, excluded = pending[slot]
-            again = choose_rewrite(rng, unit.candidates, excluded) if attempt == 0 else None
+            rng, unit, old = pending[slot]
+            again = choose_rewrite(rng, unit.candidates) if attempt == 0 else None
             if again is not None and again != old:
-                retry[slot] = (rng, unit, again, excluded)
+                retry[slot] = (rng, unit, again)
         pending = retry
     out.units = [u for u in slots if u is not None]
     out.rejected = out.functions - len(out.units)
@@ -761,7 +749,7 @@ def build_dataset(
         fingerprint = vocab.fingerprint()
         key = hashlib.sha256(
             json.dumps(
-                {"params": _key_params(params), "vocab": fingerprint, "corpus": digest, "code": CODE_VERSION},
+                {"params": asdict(params), "vocab": fingerprint, "corpus": digest, "code": CODE_VERSION},
                 sort_keys=True,
             ).encode()
         ).hexdigest()[:16]
@@ -905,11 +893,6 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, default=DEFAULT_OUT)
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--no-bug-ratio", type=float, default=0.5)
-    build.add_argument(
-        "--keep-reads",
-        action="store_true",
-        help="never inject a variable misuse at the only read of a parameter or local (leaving it unread)",
-    )
     build.add_argument("--budget", type=int, default=1500, help="graph nodes per unit")
     build.add_argument("--jobs", type=int, default=2)
     build.add_argument("--max-functions-per-split", type=int, default=None)
@@ -955,7 +938,6 @@ def main(argv: Sequence[str]) -> int:
             encodings=not args.no_encodings,
             rw_k=args.rw_k,
             lap_k=args.lap_k,
-            keep_reads=args.keep_reads,
         )
         try:
             manifest = build_dataset(

@@ -35,7 +35,6 @@ import random
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -47,7 +46,7 @@ from codegraph.project import CrossEdge, Project
 from codegraph.rules import RULE_CODES, RULES_BY_CODE
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
 from codegraph.scope_analysis import scopes_of
-from codegraph.scopes import Access, ScopeInfo
+from codegraph.scopes import ScopeInfo
 from codegraph.syntax import new_parser
 from codegraph.units import AnalysisUnit, Candidate, Repair
 
@@ -84,47 +83,17 @@ class Rewrite:
 # --------------------------------------------------------------------------- sampling
 
 
-def choose_rewrite(
-    rng: random.Random, candidates: Sequence[Candidate], exclude: AbstractSet[int] = frozenset()
-) -> tuple[int, int] | None:
-    """(candidate index, repair index): a rule uniformly among those present, then a candidate, a repair.
-
-    Candidates whose index is in ``exclude`` are never chosen (nor count for their rule).
-    """
+def choose_rewrite(rng: random.Random, candidates: Sequence[Candidate]) -> tuple[int, int] | None:
+    """(candidate index, repair index): a rule uniformly among those present, then a candidate, a repair."""
     by_rule: dict[str, list[int]] = {}
     for i, c in enumerate(candidates):
-        if c.repairs and i not in exclude:
+        if c.repairs:
             by_rule.setdefault(c.rule, []).append(i)
     if not by_rule:
         return None
     rule = rng.choice([r for r in RULE_CODES if r in by_rule])
     ci = rng.choice(by_rule[rule])
     return ci, rng.randrange(len(candidates[ci].repairs))
-
-
-def only_reads(unit: AnalysisUnit, func: FunctionInfo, graph: CodeGraph, scopes: ScopeInfo) -> set[int]:
-    """CG001 candidates of ``unit`` (built on ``graph``) that are the only read, in ``func``, of a
-    variable bound in ``func`` (a parameter or local, nested scopes included).
-
-    Misusing another variable there would leave that variable unread: a sign of a bug in
-    injected data, but in real code an unread parameter is mostly a fixed signature (a
-    pytest fixture, a handler's ``request``). ``dataset build --keep-reads`` injects none.
-    """
-    end = graph.subtree_end[func.node]
-    reads: dict[int, int] = {}
-    for i in scopes.occurrences_in(func.node, end):
-        if scopes.occ_access[i] & Access.READ:
-            sid = scopes.occ_symbols[i].id
-            reads[sid] = reads.get(sid, 0) + 1
-    out: set[int] = set()
-    for ci, cand in enumerate(unit.candidates):
-        if cand.rule != "CG001":
-            continue
-        path_index, node = unit.origin[cand.node]
-        sym = scopes.symbol_of(node) if path_index == 0 else None
-        if sym is not None and func.node <= sym.scope.node < end and reads.get(sym.id, 0) <= 1:
-            out.add(ci)
-    return out
 
 
 # --------------------------------------------------------------------------- the buggy project

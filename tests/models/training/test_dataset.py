@@ -19,7 +19,6 @@ from codegraph.models.training.dataset import (
     NO_BUG,
     BuildParams,
     DatasetError,
-    _key_params,
     build_dataset,
     dataset_stats,
     main,
@@ -131,17 +130,6 @@ def test_build_is_deterministic_and_split_by_package(tmp_path: Path, corpus: Pat
     )
     assert shard_contents(tmp_path / "c", "train") != shard_contents(tmp_path / "a", "train")
     assert other["key"] != first["key"]
-
-
-def test_keep_reads_draws_other_bugs_and_keys_only_when_set(tmp_path: Path, corpus: Path) -> None:
-    # builds made before the option existed keep their key (and so resume)
-    assert "keep_reads" not in _key_params(FAST)
-    assert _key_params(BuildParams(keep_reads=True))["keep_reads"] is True
-    first = build_dataset(corpus, tmp_path / "a", FAST, jobs=1, console=quiet())
-    params = BuildParams(**{**FAST.__dict__, "keep_reads": True})
-    kept = build_dataset(corpus, tmp_path / "b", params, jobs=1, console=quiet())
-    assert kept["key"] != first["key"] and kept["params"]["keep_reads"] is True
-    assert shard_contents(tmp_path / "b", "train") != shard_contents(tmp_path / "a", "train")
 
 
 def test_another_seed_with_the_first_builds_vocabulary(tmp_path: Path, corpus: Path) -> None:

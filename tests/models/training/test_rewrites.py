@@ -17,7 +17,6 @@ from codegraph.models.training.rewrites import (
     choose_rewrite,
     inject,
     inject_many,
-    only_reads,
 )
 from codegraph.project import Project
 from codegraph.rules import RULE_CODES, apply_repair
@@ -186,34 +185,3 @@ def test_random_rewrites_of_stdlib_files_round_trip(module: str) -> None:
         assert result.unit.function == unit.function and result.unit.meta["rule"] == result.fix.rule
     assert accepted >= 8
     assert rejected <= max(1, accepted // 30)
-
-
-def test_only_reads_are_the_last_reads_of_parameters_and_locals() -> None:
-    source = textwrap.dedent("""
-        LIMIT = 10
-
-        def f(a, b, c):
-            total = a + b
-            return total * c + b + LIMIT
-    """).encode()
-    g = build_file_graph(source, "snippet.py", "snippet")
-    func = next(f for f in g.functions if f.qualname.endswith(".f"))
-    scopes = analyze_scopes(g)
-    unit = build_unit(g, func, scopes)
-    cg001 = {i: unit.node_text[c.node] for i, c in enumerate(unit.candidates) if c.rule == "CG001"}
-    marked = only_reads(unit, func, g, scopes)
-    # a, c and total are read once: misusing another variable there leaves them unread;
-    # b is read twice, LIMIT is bound outside the function
-    assert sorted(cg001[i] for i in marked) == ["a", "c", "total"]
-    assert sorted(n for i, n in cg001.items() if i not in marked) == ["LIMIT", "b", "b"]
-
-
-def test_choose_rewrite_never_picks_an_excluded_candidate() -> None:
-    _, unit = unit_of(SNIPPET)
-    cg001 = {i for i, c in enumerate(unit.candidates) if c.rule == "CG001"}
-    picks = [choose_rewrite(random.Random(s), unit.candidates, cg001) for s in range(500)]
-    assert all(p is not None and p[0] not in cg001 for p in picks)
-    # no exclusion draws exactly as before
-    assert [choose_rewrite(random.Random(s), unit.candidates, frozenset()) for s in range(50)] == [
-        choose_rewrite(random.Random(s), unit.candidates) for s in range(50)
-    ]

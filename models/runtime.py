@@ -177,9 +177,17 @@ def batches_by_size(
     """Indices grouped into batches of at most ``max_nodes`` graph nodes and ``max_units`` units,
     smallest units first (a unit larger than ``max_nodes`` is a batch of its own)."""
     todo = sorted((i for i in range(len(sizes)) if not (skip and skip[i])), key=lambda i: sizes[i])
+    return pack_batches(todo, sizes, max_nodes, max_units)
+
+
+def pack_batches(
+    order: Sequence[int], sizes: Sequence[int], max_nodes: int, max_units: int
+) -> list[list[int]]:
+    """The indices of ``order``, in that order, packed greedily into batches of at most ``max_nodes``
+    graph nodes and ``max_units`` units (a unit larger than ``max_nodes`` is a batch of its own)."""
     batches: list[list[int]] = []
     nodes = 0
-    for i in todo:
+    for i in order:
         n = sizes[i]
         if batches and nodes + n <= max_nodes and len(batches[-1]) < max_units:
             batches[-1].append(i)

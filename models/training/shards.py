@@ -14,6 +14,7 @@ from pathlib import Path
 
 from torch_geometric.data import Data
 
+from codegraph.models.runtime import pack_batches
 from codegraph.models.tensorize import Vocabulary
 from codegraph.models.tensors import UnitData, load_shard, save_shard
 
@@ -97,16 +98,7 @@ def dataset_vocabulary(data_dir: str | Path) -> Vocabulary:
 
 def node_budget_batches(sizes: Sequence[int], batch_nodes: int, batch_graphs: int) -> list[list[int]]:
     """Consecutive indices packed greedily, at most ``batch_nodes`` nodes / ``batch_graphs`` units each."""
-    batches: list[list[int]] = []
-    nodes = 0
-    for i, n in enumerate(sizes):
-        if batches and nodes + n <= batch_nodes and len(batches[-1]) < batch_graphs:
-            batches[-1].append(i)
-            nodes += n
-        else:
-            batches.append([i])
-            nodes = n
-    return batches
+    return pack_batches(range(len(sizes)), sizes, batch_nodes, batch_graphs)
 
 
 #: per-unit labels two evaluations of one dataset share, unit by unit

@@ -30,7 +30,7 @@ from codegraph.context import ContextBuilder
 from codegraph.graph import build_file_graph
 from codegraph.rules import analysis_functions, apply_repair
 from codegraph.schema import CodeGraph, FunctionInfo
-from codegraph.scopes import scopes_of
+from codegraph.scope_analysis import scopes_of
 from codegraph.units import AnalysisUnit
 
 #: share of repositories in the test / valid split, by hash of the name (as the miner splits)

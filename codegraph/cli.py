@@ -41,6 +41,7 @@ COMMANDS: Table = {
     "graph": ("codegraph.export", "print the code graph of a file (json, graphml, dot)"),
     "lsp": ("codegraph.lsp.server", "serve the Language Server Protocol on stdio"),
     "rules": ("codegraph.rule_docs", "list the rules, or explain one"),
+    "candidates": ("codegraph.candidate_report", "list every candidate location and repair (no model)"),
     "train": (TRAIN_COMMANDS, "train the detector on your own code; build and measure a model"),
 }
 

@@ -108,6 +108,36 @@ class ErrorKind(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class CandidateFix:
+    """One (location, repair) the model would score: a finding without confidence, message and
+    evidence (`codegraph candidates`). ``current`` is the text the fix replaces (not in the JSON)."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    rule: str
+    name: str
+    function: str
+    fix: Fix
+    current: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "rule": self.rule,
+            "name": self.name,
+            "function": self.function,
+            "fix": self.fix.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class FileError:
     """A file that could not be analysed (or only partly), and why. The JSON output carries
     the path and the message; ``kind`` is for the tools (exit status, cache, editor)."""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from codegraph.config import Settings
 from codegraph.filters import FindingFilter
-from codegraph.findings import ErrorKind, FileError, Finding, Fix, Related
+from codegraph.findings import CandidateFix, ErrorKind, FileError, Finding, Fix, Related
 from codegraph.rules import RULES_BY_CODE
 from codegraph.syntax import SourceError, check_source
 from codegraph.units import AnalysisUnit, Repair
@@ -275,6 +275,22 @@ def one_line(code: str, limit: int = MESSAGE_CODE_CHARS) -> str:
     what is longer than ``limit`` characters is cut with "…"."""
     flat = " ".join(code.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def candidate_fixes(graph: CodeGraph, unit: AnalysisUnit, path: str | None = None) -> list[CandidateFix]:
+    """Every (candidate, repair) of ``unit`` (built on ``graph``) located as a finding would be;
+    ``path`` is what they report (default: the graph's path)."""
+    out: list[CandidateFix] = []
+    for cand in unit.candidates:
+        _, file_node = unit.origin[cand.node]
+        sl, sc, el, ec = _node_position(graph, file_node)
+        rule = RULES_BY_CODE[cand.rule]
+        for repair in cand.repairs:
+            current = graph.source[repair.start_byte : repair.end_byte].decode("utf-8", "replace")
+            fix = repair_fix(graph, repair)
+            where = (path or graph.path, sl, sc, el, ec)
+            out.append(CandidateFix(*where, rule.code, rule.name, unit.function, fix, current))
+    return out
 
 
 def make_finding(

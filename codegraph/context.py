@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from codegraph.rules import find_candidates
+from codegraph.rules import analysis_functions, find_candidates, function_nodes, is_module
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
 from codegraph.scopes import Access, ScopeInfo
 from codegraph.units import AnalysisUnit, Candidate, Repair
@@ -198,32 +198,32 @@ class ContextBuilder:
         g = self.g
         cands = find_candidates(g, func, self.scopes) if candidates is None else candidates
         fn_start, fn_end = func.node, g.subtree_end[func.node]
-        fn_size = fn_end - fn_start
-        outside_targets = sorted(
-            {
-                r.target
-                for c in cands
-                for r in c.repairs
-                if r.target >= 0 and not fn_start <= r.target < fn_end
-            }
-        )
+        module = is_module(g, func)
+        # a function's unit holds its whole subtree; the module's, its code outside any def
+        own: range | list[int] = list(function_nodes(g, func)) if module else range(fn_start, fn_end)
+        fn_size = len(own)
+        inside: range | list[int] | set[int] = set(own) if module else own
+        targets = {r.target for c in cands for r in c.repairs if r.target >= 0}
+        outside_targets = sorted(t for t in targets if t not in inside)
         truncated = fn_size > self.budget - len(outside_targets)
         keep = fn_size
         if truncated:
             reserve = min(len(outside_targets), int(self.budget * TARGET_RESERVE))
             keep = self.budget - reserve
         asm = _Assembly(self.budget, [g.path], [g], [{}])
-        asm.add_all(0, range(fn_start, fn_start + keep))
+        kept = own[:keep]
+        asm.add_all(0, kept)
         num_function_nodes = len(asm.origin)
         for t in outside_targets:
             if not asm.add(0, t):
                 break
         if not asm.full:
             self._add_class_header(asm, func)
+        fn_kept_end = kept[-1] + 1 if kept else fn_start
+        if not asm.full and not module:  # module-level definitions are the module unit's own code
+            self._add_globals(asm, func, fn_kept_end)
         if not asm.full:
-            self._add_globals(asm, func, fn_start + keep)
-        if not asm.full:
-            self._add_callees(asm, func, fn_start + keep)
+            self._add_callees(asm, func, kept)
         unit = self._assemble(asm, func, num_function_nodes)
         unit.candidates = _localise(cands, asm.local[0])
         unit.meta.update(
@@ -325,16 +325,18 @@ class ContextBuilder:
                     out.append(stmt)
         return out
 
-    def _add_callees(self, asm: _Assembly, func: FunctionInfo, fn_kept_end: int) -> None:
-        """Signatures of every callee first, then the first graph nodes of each body."""
+    def _add_callees(self, asm: _Assembly, func: FunctionInfo, kept: Iterable[int]) -> None:
+        """Signatures of every callee of the calls among ``kept`` first, then the first graph
+        nodes of each body."""
         g = self.g
         callees: list[tuple[int, CodeGraph, int]] = []
         seen: set[tuple[int, int]] = set()
-        for n in range(func.node, fn_kept_end):
+        for n in kept:
             if g.type[n] != "call":
                 continue
             for d in self.index.calls.get(n, ()):
-                if (0, d) not in seen and not func.node <= d < g.subtree_end[func.node]:
+                own = d in asm.local[0] if is_module(g, func) else func.node <= d < g.subtree_end[func.node]
+                if (0, d) not in seen and not own:
                     seen.add((0, d))
                     callees.append((0, g, d))
             for ce in self.cross.get(n, ()):
@@ -473,6 +475,11 @@ def _at_module_level(g: CodeGraph, block: int) -> bool:
     return True
 
 
+def localise(cands: list[Candidate], unit: AnalysisUnit) -> list[Candidate]:
+    """Candidates of the unit's own file (file graph node ids) in ``unit``'s local ids."""
+    return _localise(cands, {n: u for u, (pi, n) in enumerate(unit.origin) if pi == 0})
+
+
 def _localise(cands: list[Candidate], local: dict[int, int]) -> list[Candidate]:
     """File graph node ids -> unit-local ids; drop what falls outside the unit."""
     out: list[Candidate] = []
@@ -512,4 +519,4 @@ def units_for_file(
 ) -> list[AnalysisUnit]:
     """The units of every function of a file, in source order (functions without candidates included)."""
     builder = ContextBuilder(graph, scopes, project, budget)
-    return [builder.build(f) for f in graph.functions]
+    return [builder.build(f) for f in analysis_functions(graph)]

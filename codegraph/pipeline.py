@@ -156,6 +156,7 @@ class Analyzer:
         if prepared.graph is None:
             return []
         from codegraph.context import ContextBuilder
+        from codegraph.rules import analysis_functions
         from codegraph.scope_analysis import scopes_of
 
         # only the wanted functions' units are built (the language server re-analyses a few at a
@@ -163,7 +164,8 @@ class Analyzer:
         graph = prepared.graph
         wanted = None if functions is None else set(functions)
         builder = ContextBuilder(graph, scopes_of(graph), prepared.project, budget=self.settings.budget)
-        units = [builder.build(f) for f in graph.functions if wanted is None or f.qualname in wanted]
+        functions_ = analysis_functions(graph)  # the functions, then the module-level code
+        units = [builder.build(f) for f in functions_ if wanted is None or f.qualname in wanted]
         units = [u for u in units if u.candidates]
         prepared.analysis.functions += len(units)
         return units

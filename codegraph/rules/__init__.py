@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from codegraph.rules.base import Enumeration, Rule, apply_repair, function_nodes
+from codegraph.rules.base import (
+    Enumeration,
+    Rule,
+    analysis_functions,
+    apply_repair,
+    function_nodes,
+    is_module,
+    module_function,
+)
 from codegraph.rules.cg001_variable_misuse import VariableMisuse
 from codegraph.rules.cg002_swapped_arguments import SwappedArguments
 from codegraph.rules.cg003_wrong_binary_operator import WrongBinaryOperator
@@ -55,9 +63,12 @@ __all__ = [
     "RULE_INDEX",
     "Enumeration",
     "Rule",
+    "analysis_functions",
     "apply_repair",
     "find_candidates",
     "function_nodes",
+    "is_module",
+    "module_function",
 ]
 
 
@@ -86,7 +97,8 @@ def find_candidates(
 def find_injections(
     g: CodeGraph, func: FunctionInfo, scopes: ScopeInfo | None, rules: Iterable[str] | None = None
 ) -> list[Candidate]:
-    """The bug injections of every rule in ``func`` (:meth:`Rule.injections`), sorted as candidates."""
+    """The extra bug injections of every rule in ``func`` (:meth:`Rule.injections`: rewrites beyond
+    the candidates' repairs), sorted as candidates."""
     return _enumerate(g, func, scopes, rules, injections=True)
 
 

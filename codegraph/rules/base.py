@@ -51,6 +51,9 @@ class Rule:
     repair_tokens: ClassVar[tuple[str, ...]] = ()
     #: whether the enumerator needs the scope analysis (left out without it)
     needs_scopes: ClassVar[bool] = False
+    #: repair tokens that only fix a bug, never make one: applied to a correct program their
+    #: inverse is no candidate (a typo's fix), so bug injection does not apply them
+    fix_only_tokens: ClassVar[frozenset[str]] = frozenset()
     #: evidence note at a repair's target graph node; ``{what}`` is its text
     target_note: ClassVar[str] = "`{what}` is related"
 
@@ -70,11 +73,12 @@ class Rule:
 
     @classmethod
     def injections(cls, ctx: Enumeration, n: int) -> Iterable[Candidate]:
-        """Bug injection for training: the rewrites of a correct program at ``n`` that make a bug
-        of this rule. Each repair, applied to the correct text, must leave a program whose
-        candidates hold the inverse repair (the fix). By default the candidates themselves:
-        every repair relation of the enumerators is symmetric."""
-        return cls.candidates(ctx, n)
+        """Bug injection for training, beyond the candidates: every candidate's repairs are
+        injections already (each repair relation is symmetric: applied to a correct program,
+        the buggy program's candidates hold the inverse, the fix). A rule adds here the
+        rewrites at ``n`` that make a bug whose fix is a candidate but not the other way round
+        (a typo, whose fix is an undefined name's repair). None by default."""
+        return ()
 
     @classmethod
     def evidence(cls, unit: AnalysisUnit, graph: CodeGraph, scopes: ScopeInfo) -> list[int]:
@@ -139,8 +143,27 @@ def operator_candidate(
     return Candidate(op, rule, [Repair(rule, f"{prefix}:{o}", o, s, e) for o in others])
 
 
+def module_function(g: CodeGraph) -> FunctionInfo:
+    """The module-level code of ``g`` as a unit of its own: its function is the module's dotted
+    name (the file's stem when the graph has none), its root the ``module`` graph node."""
+    name = g.module or g.path.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py")
+    return FunctionInfo(name, 0, 0, None)
+
+
+def is_module(g: CodeGraph, func: FunctionInfo) -> bool:
+    return g.type[func.node] == "module"
+
+
+def analysis_functions(g: CodeGraph) -> list[FunctionInfo]:
+    """What is analysed in a file: every function, then its module-level code as a unit of its own."""
+    if not g.num_nodes or g.type[0] != "module":
+        return list(g.functions)
+    return [*g.functions, module_function(g)]
+
+
 def function_nodes(g: CodeGraph, func: FunctionInfo) -> Iterator[int]:
-    """Graph nodes of ``func`` in preorder, skipping the subtrees of nested function definitions."""
+    """Graph nodes of ``func`` in preorder, skipping the subtrees of nested function definitions
+    (for the module's unit: of every function definition)."""
     n, end = func.node, g.subtree_end[func.node]
     types, send = g.type, g.subtree_end
     while n < end:

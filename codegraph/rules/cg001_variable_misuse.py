@@ -1,14 +1,32 @@
-"""CG001 variable-misuse: a variable used where another in-scope variable was meant.
+"""CG001 variable-misuse: a name used where another name in reach was meant.
 
-Locations: every read of a variable (not ``self``/``cls``, not a builtin, not a name
-that is only bound by ``def``/``class``/``import``, not inside a type annotation).
-Repairs: the other variables in scope there, nearest first, at most
-:data:`MAX_VARIABLE_REPAIRS`; each points at the nearest earlier occurrence of the
-replacement in the function, else at its definition.
+Locations: every read of a name (not ``self``/``cls``, not inside a type annotation), by
+what the name is:
+
+* a variable (assigned or a parameter): the other variables in scope, nearest first, at
+  most :data:`MAX_VARIABLE_REPAIRS` (token ``var``);
+* a name bound only by ``def`` / ``class`` / ``import`` (a module-level function, a class,
+  an imported name): the other such names in scope, those of its kind (class-like or not)
+  first, then the nearest, at most :data:`MAX_NAME_REPAIRS` (token ``name``); class-like
+  names that look like exceptions also get the common builtin exceptions;
+* a builtin: the builtins it is commonly confused with (:data:`BUILTIN_PEERS`; for
+  exceptions, the common ones and those next to it in the hierarchy) and the exception
+  classes in scope (token ``builtin``);
+* a name bound nowhere (undefined): the names in reach spelled most like it, variables,
+  module-level names and builtins alike, at most :data:`MAX_NAME_REPAIRS` (token ``typo``).
+
+Each repair points at the nearest earlier occurrence of the replacement in the function,
+else at its definition; builtins point nowhere.
+
+Bug injection adds to the candidates' own (symmetric) repairs a misspelling of a read
+variable (a letter dropped, doubled or two swapped), whose fix is the undefined name's
+repair back to the variable.
 """
 
 from __future__ import annotations
 
+import builtins
+import difflib
 from bisect import bisect_left
 from collections.abc import Iterable
 from typing import cast
@@ -20,6 +38,69 @@ from codegraph.units import AnalysisUnit, Candidate, Repair
 
 #: most alternative variables offered for one location
 MAX_VARIABLE_REPAIRS = 24
+#: most alternatives offered for a module-level name, a builtin or an undefined name
+MAX_NAME_REPAIRS = 12
+#: most alternatives offered for a builtin exception
+MAX_EXCEPTION_REPAIRS = 18
+#: names of the builtins
+BUILTIN_NAMES: frozenset[str] = frozenset(n for n in dir(builtins) if not n.startswith("_"))
+
+
+def _exception_classes() -> dict[str, type[BaseException]]:
+    return {
+        n: v
+        for n in BUILTIN_NAMES
+        if isinstance(v := getattr(builtins, n), type) and issubclass(v, BaseException)
+    }
+
+
+_EXCEPTIONS = _exception_classes()
+#: the builtin exceptions most often raised or caught, in that order
+COMMON_EXCEPTIONS: tuple[str, ...] = (
+    "ValueError", "TypeError", "KeyError", "IndexError", "AttributeError", "RuntimeError", "Exception",
+    "NotImplementedError", "OSError", "IOError", "ImportError", "LookupError", "StopIteration",
+    "AssertionError", "FileNotFoundError", "BaseException", "NameError", "ZeroDivisionError",
+)  # fmt: skip
+_PEER_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("str", "repr", "bytes", "int", "float", "bool"),
+    ("list", "tuple", "set", "frozenset", "dict", "sorted", "reversed", "iter"),
+    ("min", "max"), ("any", "all"), ("isinstance", "issubclass"),
+    ("getattr", "setattr", "hasattr", "delattr"), ("map", "filter", "zip", "enumerate"),
+    ("globals", "locals", "vars"), ("staticmethod", "classmethod", "property"),
+    ("NotImplemented", "NotImplementedError"), ("iter", "next"), ("chr", "ord"), ("bin", "hex", "oct"),
+)  # fmt: skip
+
+
+def _builtin_peers() -> dict[str, tuple[str, ...]]:
+    """Builtin -> the builtins it may be confused with (its groups; for an exception, its parent,
+    children and siblings in the hierarchy, then the common exceptions)."""
+    out: dict[str, list[str]] = {}
+    for group in _PEER_GROUPS:
+        for a in group:
+            out.setdefault(a, []).extend(b for b in group if b != a)
+    aliases = {"IOError": "OSError", "EnvironmentError": "OSError"}
+    for name, cls in _EXCEPTIONS.items():
+        others = [(n, c) for n, c in _EXCEPTIONS.items() if c is not cls]
+        parents = [n for n, c in others if c in cls.__bases__ and n not in aliases]
+        alike = [  # siblings spelled alike: UnicodeDecodeError / UnicodeEncodeError
+            n
+            for n, c in others
+            if c.__bases__ == cls.__bases__ and difflib.SequenceMatcher(None, n, name).ratio() > 0.75
+        ]
+        same = [n for n in aliases if n != name and _EXCEPTIONS[n] is cls] + (
+            [aliases[name]] if name in aliases else []
+        )
+        children = sorted(n for n, c in others if cls in c.__bases__)
+        common = [n for n in COMMON_EXCEPTIONS if _EXCEPTIONS[n] is not cls]
+        few = children if len(children) <= 3 else []  # FileExistsError: yes; OSError's dozen: after
+        out[name] = [*parents, *alike, *same, *few, *common, *children]
+    return {k: tuple(dict.fromkeys(v))[:MAX_EXCEPTION_REPAIRS] for k, v in out.items()}
+
+
+#: builtin -> the builtins it may be confused with
+BUILTIN_PEERS: dict[str, tuple[str, ...]] = _builtin_peers()
+_DEFINITION_FLAGS = SymbolFlag.IMPORT | SymbolFlag.FUNCTION | SymbolFlag.CLASS
+_EXCEPTION_SUFFIXES = ("Error", "Exception", "Warning", "Exit", "Interrupt")
 #: names never treated as a misused variable nor offered as a replacement
 IMPLICIT_NAMES: frozenset[str] = frozenset({"self", "cls", "__class__"})
 #: symbol flags that make a name a plain variable
@@ -30,10 +111,13 @@ _ANNOTATION_STOPS = frozenset({"block", "module", "lambda", "function_definition
 
 class VariableMisuse(Rule):
     """## What it does
-    Finds a variable used where another variable in scope was meant.
+    Finds a variable used where another variable in scope was meant, and likewise a
+    module-level function, class or imported name, a builtin (`min` for `max`, the wrong
+    exception class) or a name that is defined nowhere (a typo of a name in reach).
 
     ## Why is this bad?
-    The code runs and type-checks, but computes with the wrong value.
+    The code runs and type-checks, but computes with the wrong value, catches the wrong
+    exception, or fails with a `NameError` only when that line runs.
 
     ## Example
     ```python
@@ -51,22 +135,37 @@ class VariableMisuse(Rule):
     name = "variable-misuse"
     summary = "a variable used where another in-scope variable was meant"
     node_types = frozenset({"identifier"})
-    repair_tokens = ("var",)
+    repair_tokens = ("var", "name", "builtin", "typo")
+    fix_only_tokens = frozenset({"typo"})
     needs_scopes = True
     target_note = "`{what}` is defined or last used here"
 
     @classmethod
     def candidates(cls, ctx: Enumeration, n: int) -> Iterable[Candidate]:
-        variables = ctx.memo.get(cls.code)
-        if variables is None:
-            assert ctx.scopes is not None
-            variables = ctx.memo[cls.code] = _Variables(ctx.g, ctx.func, ctx.scopes)
-        cand = variables.candidate(n)
+        cand = _variables(ctx).candidate(n)
         return (cand,) if cand is not None else ()
 
     @classmethod
     def message(cls, current: str, replacement: str, token: str) -> str:
+        if token == "typo":
+            return f"`{current.strip()}` is not defined; `{replacement.strip()}` looks intended"
         return f"`{current.strip()}` is used here, but `{replacement.strip()}` looks intended"
+
+    @classmethod
+    def injections(cls, ctx: Enumeration, n: int) -> Iterable[Candidate]:
+        """Misspell a read variable into a name bound nowhere (the fix is the typo's repair)."""
+        variables = _variables(ctx)
+        cand = variables.candidate(n)
+        if cand is None or cand.repairs[0].token != "var":
+            return ()
+        g = ctx.g
+        name = g.text[n]
+        taken = set(variables.scopes.visible_symbols(n)) | BUILTIN_NAMES
+        spellings = [t for t in misspellings(name) if t not in taken]
+        if not spellings:
+            return ()
+        s, e = g.start_byte[n], g.end_byte[n]
+        return (Candidate(n, cls.code, [Repair(cls.code, "typo", t, s, e) for t in spellings]),)
 
     @classmethod
     def evidence(cls, unit: AnalysisUnit, graph: CodeGraph, scopes: ScopeInfo) -> list[int]:
@@ -83,6 +182,27 @@ class VariableMisuse(Rule):
         return [local0[o] for o in sym.occurrences if o != loc and o in local0]
 
 
+def _variables(ctx: Enumeration) -> _Variables:
+    variables = ctx.memo.get(VariableMisuse.code)
+    if variables is None:
+        assert ctx.scopes is not None
+        variables = ctx.memo[VariableMisuse.code] = _Variables(ctx.g, ctx.func, ctx.scopes)
+    return variables
+
+
+def misspellings(name: str) -> list[str]:
+    """A few typos of ``name``: the second-to-last letter dropped, the last doubled, the first
+    two after the first letter swapped (only those that are still identifiers and differ)."""
+    out = []
+    if len(name) >= 3:
+        out.append(name[:-2] + name[-1])
+    if len(name) >= 2:
+        out.append(name + name[-1])
+    if len(name) >= 3 and name[1] != name[2]:
+        out.append(name[0] + name[2] + name[1] + name[3:])
+    return [t for t in dict.fromkeys(out) if t != name and t.isidentifier()]
+
+
 class _Variables:
     """The variables visible per scope of one function, split once into those the function uses
     and the nearest others, so that each read costs O(variables used + cap)."""
@@ -92,6 +212,7 @@ class _Variables:
         self.lo, self.hi = func.node, g.subtree_end[func.node]
         self._by_scope: dict[int, tuple[list[Symbol], list[tuple[int, Symbol]]]] = {}
         self._is_variable: dict[int, bool] = {}
+        self._names_by_scope: dict[int, list[Symbol]] = {}
 
     def is_variable(self, sym: Symbol) -> bool:
         hit = self._is_variable.get(sym.id)
@@ -162,13 +283,17 @@ class _Variables:
         return hit
 
     def candidate(self, n: int) -> Candidate | None:
-        """A read of a variable, and the other variables in scope that could have been meant."""
+        """A read of a name, and the other names in reach that could have been meant."""
         scopes, g = self.scopes, self.g
         sym = scopes.symbol_of(n)
-        if sym is None or not self.is_variable(sym) or scopes.access_of(n) != Access.READ:
+        if sym is None or scopes.access_of(n) != Access.READ or sym.name in IMPLICIT_NAMES:
             return None
-        if _in_annotation(g, n):
+        if not sym.name.isidentifier() or _in_annotation(g, n):
             return None
+        if not self.is_variable(sym):
+            if sym.is_builtin:
+                return self._builtin(n, sym) if sym.name in BUILTIN_NAMES else self._undefined(n, sym)
+            return self._definition(n, sym) if sym.flags & _DEFINITION_FLAGS else None
         used, others = self.visible(n)
         ranked: list[tuple[int, int, int, Symbol]] = []
         for alt in used:
@@ -186,6 +311,76 @@ class _Variables:
             "CG001",
             [Repair("CG001", "var", alt.name, s, e, t) for _, _, t, alt in ranked[:MAX_VARIABLE_REPAIRS]],
         )
+
+    # -- names that are not variables -----------------------------------------------------------
+    def _names(self, n: int) -> list[Symbol]:
+        """The module-level / imported / class / def names in scope at ``n`` (cached per scope)."""
+        scope = self.scopes.scope_at(n)
+        hit = self._names_by_scope.get(scope.id)
+        if hit is None:
+            hit = self._names_by_scope[scope.id] = [
+                s
+                for s in self.scopes.visible_symbols(n).values()
+                if not self.is_variable(s) and s.flags & _DEFINITION_FLAGS and s.name not in IMPLICIT_NAMES
+            ]
+        return hit
+
+    def _target(self, sym: Symbol, n: int) -> int:
+        return variable_target(sym, n, self.lo, self.hi)[0]
+
+    def _repairs(
+        self, n: int, token: str, alts: Iterable[tuple[str, int]], cap: int = MAX_NAME_REPAIRS
+    ) -> Candidate | None:
+        s, e = self.g.start_byte[n], self.g.end_byte[n]
+        repairs = [Repair("CG001", token, name, s, e, t) for name, t in dict(alts).items()]
+        return Candidate(n, "CG001", repairs[:cap]) if repairs else None
+
+    def _definition(self, n: int, sym: Symbol) -> Candidate | None:
+        """A module-level function, class or imported name: the others of its kind first."""
+        kind = _class_like(sym.name)
+        ranked = sorted(
+            (_class_like(alt.name) != kind, abs(n - t), alt.name, t)
+            for alt in self._names(n)
+            if alt is not sym and (t := self._target(alt, n)) >= 0
+        )
+        alts = [(name, t) for _, _, name, t in ranked]
+        if kind and _looks_like_exception(sym.name):
+            return self._repairs(
+                n, "name", alts[: MAX_NAME_REPAIRS // 2] + [(e, -1) for e in COMMON_EXCEPTIONS]
+            )
+        return self._repairs(n, "name", alts)
+
+    def _builtin(self, n: int, sym: Symbol) -> Candidate | None:
+        """A builtin: its usual confusions, and the classes in scope for an exception (those that
+        look like exceptions first), or the variables in scope spelled like it (``type`` / ``typ``)."""
+        alts = [(name, -1) for name in BUILTIN_PEERS.get(sym.name, ())]
+        if sym.name in _EXCEPTIONS:
+            classes = [alt for alt in self._names(n) if _class_like(alt.name)]
+            classes.sort(key=lambda alt: not _looks_like_exception(alt.name))
+            mine = [(alt.name, self._target(alt, n)) for alt in classes[: MAX_NAME_REPAIRS // 2]]
+            return self._repairs(n, "builtin", mine + alts, MAX_EXCEPTION_REPAIRS)
+        used, _ = self.visible(n)
+        by_name = {v.name: v for v in used}
+        alike = difflib.get_close_matches(sym.name, list(by_name), n=3, cutoff=0.75)
+        alts += [(name, self._target(by_name[name], n)) for name in alike]
+        return self._repairs(n, "builtin", alts)
+
+    def _undefined(self, n: int, sym: Symbol) -> Candidate | None:
+        """A name bound nowhere: the names in reach spelled most like it."""
+        visible = self.scopes.visible_symbols(n)
+        pool = [name for name in visible if name not in IMPLICIT_NAMES and name.isidentifier()]
+        pool += sorted(BUILTIN_NAMES - set(visible))
+        close = difflib.get_close_matches(sym.name, pool, n=MAX_NAME_REPAIRS, cutoff=0.0)
+        alts = [(name, self._target(visible[name], n) if name in visible else -1) for name in close]
+        return self._repairs(n, "typo", alts)
+
+
+def _class_like(name: str) -> bool:
+    return name[:1].isupper() and not name.isupper()
+
+
+def _looks_like_exception(name: str) -> bool:
+    return name.endswith(_EXCEPTION_SUFFIXES)
 
 
 def _module_targets(scopes: ScopeInfo) -> tuple[list[int], list[Symbol]]:

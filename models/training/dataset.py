@@ -58,7 +58,7 @@ from codegraph import __version__
 from codegraph.command import CommandError, command
 from codegraph.models.training.corpus import SPLITS, CorpusEntry, CorpusError, corpus_entries
 from codegraph.rules import REPAIR_TOKENS
-from codegraph.units import AnalysisUnit
+from codegraph.units import AnalysisUnit, Candidate
 
 DEFAULT_CORPUS = Path("data/corpus")
 DEFAULT_OUT = Path("data/dataset")
@@ -237,7 +237,8 @@ def file_samples(
     ``project`` is the package's :class:`~codegraph.project.Project` holding ``path``.
     """
     from codegraph.context import ContextBuilder
-    from codegraph.models.training.rewrites import Rewrite, choose_rewrite, inject_many
+    from codegraph.models.training.rewrites import Rewrite, choose_rewrite, inject_many, injection_sites
+    from codegraph.rules import analysis_functions
     from codegraph.scope_analysis import scopes_of
 
     out = FileSamples()
@@ -249,15 +250,18 @@ def file_samples(
     builder = ContextBuilder(g, scopes, project, params.budget, edge_indexes=edge_indexes)
     slots: list[AnalysisUnit | None] = []
     pending: dict[int, tuple[random.Random, AnalysisUnit, tuple[int, int]]] = {}
-    out.all_functions = len(g.functions)
-    for k, func in enumerate(g.functions):
+    sites: dict[int, list[Candidate]] = {}
+    functions = analysis_functions(g)  # the functions, then the module-level code
+    out.all_functions = len(functions)
+    for k, func in enumerate(functions):
         unit = builder.build(func)
         if not unit.candidates:
             continue
         out.functions += 1
         unit.meta["package"] = package
         rng = function_rng(params.seed, relpath, k, func.qualname)
-        pick = None if rng.random() < params.no_bug_ratio else choose_rewrite(rng, unit.candidates)
+        sites[len(slots)] = injection_sites(unit, func, g, scopes)  # the candidates, then extra injections
+        pick = None if rng.random() < params.no_bug_ratio else choose_rewrite(rng, sites[len(slots)])
         if pick is None:
             unit.meta["rule"] = NO_BUG
             slots.append(unit)
@@ -271,7 +275,7 @@ def file_samples(
         rewrites = []
         for slot in order:
             _, unit, (ci, ri) = pending[slot]
-            cand = unit.candidates[ci]
+            cand = sites[slot][ci]
             rewrites.append(Rewrite(unit, cand, cand.repairs[ri]))
         results = inject_many(
             g.source, path, rewrites, project=project, budget=params.budget, package=package, module=g.module
@@ -282,7 +286,7 @@ def file_samples(
                 slots[slot] = result.unit
                 continue
             rng, unit, old = pending[slot]
-            again = choose_rewrite(rng, unit.candidates) if attempt == 0 else None
+            again = choose_rewrite(rng, sites[slot]) if attempt == 0 else None
             if again is not None and again != old:
                 retry[slot] = (rng, unit, again)
         pending = retry

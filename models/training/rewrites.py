@@ -38,12 +38,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from codegraph.context import DEFAULT_BUDGET, ContextBuilder, ProjectView
+from codegraph.context import DEFAULT_BUDGET, ContextBuilder, ProjectView, localise
 from codegraph.edges.call_symbols import file_symbols
 from codegraph.edges.calls import Resolver
 from codegraph.graph import build_file_graph
 from codegraph.project import CrossEdge, Project
-from codegraph.rules import RULE_CODES, RULES_BY_CODE
+from codegraph.rules import RULE_CODES, RULES_BY_CODE, find_injections, module_function
 from codegraph.schema import CodeGraph, EdgeKind, FunctionInfo
 from codegraph.scope_analysis import scopes_of
 from codegraph.scopes import ScopeInfo
@@ -87,13 +87,31 @@ def choose_rewrite(rng: random.Random, candidates: Sequence[Candidate]) -> tuple
     """(candidate index, repair index): a rule uniformly among those present, then a candidate, a repair."""
     by_rule: dict[str, list[int]] = {}
     for i, c in enumerate(candidates):
-        if c.repairs:
+        if c.repairs and not _fix_only(c):
             by_rule.setdefault(c.rule, []).append(i)
     if not by_rule:
         return None
     rule = rng.choice([r for r in RULE_CODES if r in by_rule])
     ci = rng.choice(by_rule[rule])
     return ci, rng.randrange(len(candidates[ci].repairs))
+
+
+def _fix_only(cand: Candidate) -> bool:
+    """Whether every repair of ``cand`` only fixes (an undefined name's typo repair): no injection."""
+    rule = RULES_BY_CODE.get(cand.rule)
+    return (
+        rule is not None
+        and bool(rule.fix_only_tokens)
+        and all(r.token in rule.fix_only_tokens for r in cand.repairs)
+    )
+
+
+def injection_sites(
+    unit: AnalysisUnit, func: FunctionInfo, graph: CodeGraph, scopes: ScopeInfo
+) -> list[Candidate]:
+    """What bug injection may apply in ``unit`` (built on ``graph``): its candidates, then each rule's
+    extra injections (:meth:`Rule.injections`, unit-local ids; those outside the unit dropped)."""
+    return [*unit.candidates, *localise(find_injections(graph, func, scopes), unit)]
 
 
 # --------------------------------------------------------------------------- the buggy project
@@ -193,10 +211,12 @@ def inject_many(
     view: ProjectView | None = _BuggyView(project, graph) if project is not None else None
     builder = ContextBuilder(graph, scopes, view, budget)
     functions = {graph.start_byte[f.node]: f for f in graph.functions}
+    module_unit = module_function(graph)
     shifts = _shifts(rewrites, kept)
     for i in kept:
         rw = rewrites[i]
-        results[i] = _rebuild(source, buggy, graph, scopes, builder, functions, shifts, rw, package)
+        func = module_unit if rw.unit.node_type[:1] == ["module"] else None
+        results[i] = _rebuild(source, buggy, graph, scopes, builder, functions, shifts, rw, package, func)
     return results
 
 
@@ -264,9 +284,11 @@ def _rebuild(
     shifts: list[tuple[int, int]],
     rw: Rewrite,
     package: str | None,
+    func: FunctionInfo | None = None,
 ) -> Injection | str:
-    """Build the buggy unit of one rewritten function and mark the bug and its fix."""
-    func = functions.get(rw.function_start + _shift_of(shifts, rw.function_start))
+    """Build the buggy unit of one rewritten function (``func``: given for the module's), mark the bug
+    and its fix."""
+    func = func or functions.get(rw.function_start + _shift_of(shifts, rw.function_start))
     if func is None:
         return "function not found in the buggy program"
     r = rw.repair

@@ -78,13 +78,7 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "path": self.path,
-            "line": self.line,
-            "column": self.column,
-            "end_line": self.end_line,
-            "end_column": self.end_column,
-            "rule": self.rule,
-            "name": self.name,
+            **_where(self),
             "message": self.message,
             "confidence": shown_confidence(self.confidence),
             "function": self.function,
@@ -124,17 +118,20 @@ class CandidateFix:
     current: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "column": self.column,
-            "end_line": self.end_line,
-            "end_column": self.end_column,
-            "rule": self.rule,
-            "name": self.name,
-            "function": self.function,
-            "fix": self.fix.to_json(),
-        }
+        return {**_where(self), "function": self.function, "fix": self.fix.to_json()}
+
+
+def _where(f: Finding | CandidateFix) -> dict[str, Any]:
+    """The location and rule keys of a finding's JSON, in the contract's order."""
+    return {
+        "path": f.path,
+        "line": f.line,
+        "column": f.column,
+        "end_line": f.end_line,
+        "end_column": f.end_column,
+        "rule": f.rule,
+        "name": f.name,
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -367,12 +367,19 @@ class _Variables:
 
     def _undefined(self, n: int, sym: Symbol) -> Candidate | None:
         """A name bound nowhere: the names in reach spelled most like it."""
-        visible = self.scopes.visible_symbols(n)
+        used, _ = self.visible(n)  # the variables the function uses, then def / class / import names
+        visible = {s.name: s for s in [*used, *self._names(n)]}
         pool = [name for name in visible if name not in IMPLICIT_NAMES and name.isidentifier()]
         pool += sorted(BUILTIN_NAMES - set(visible))
-        close = difflib.get_close_matches(sym.name, pool, n=MAX_NAME_REPAIRS, cutoff=0.0)
-        alts = [(name, self._target(visible[name], n) if name in visible else -1) for name in close]
+        close = difflib.get_close_matches(sym.name, pool, n=MAX_NAME_REPAIRS, cutoff=0.5)
+        alts = [(name, self._near(visible[name], n) if name in visible else -1) for name in close]
         return self._repairs(n, "typo", alts)
+
+    def _near(self, sym: Symbol, n: int) -> int:
+        """Where a typo's repair points: an occurrence in the function itself, else nowhere (the
+        names in reach are many; pulling each one's definition into the unit would crowd it)."""
+        target, inside = variable_target(sym, n, self.lo, self.hi)
+        return target if inside else -1
 
 
 def _class_like(name: str) -> bool:

@@ -81,8 +81,7 @@ DEFAULT_CONFIG = Path(__file__).with_name("shipped.toml")
 #: every config key with its default; a config file may set any subset
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
-    # the rules and edge kinds a model is trained with are this code's, not a recipe's switches
-    "model": {k: v for k, v in ModelConfig().to_dict().items() if k not in ("rules", "edge_kinds")},
+    "model": ModelConfig().to_dict(),
     "data": {
         "dir": "data/dataset",
         "train": "train",

@@ -252,8 +252,8 @@ class Plan:
 
     def reduced_source(self) -> bytes:
         """The new text with the functions that the dirty ones do not depend on blanked out (same
-        length, same line breaks): module-level ones down to a ``...`` statement (decorators
-        included), methods down to their signature and a ``...`` body.
+        length, same line breaks): each down to its decorators, its signature and a ``...`` body,
+        so the names it binds (the module's functions, a class's methods) stay bound.
 
         A function stays when a dirty function names it (a callee, or a class whose constructor
         it calls), or when it mentions a module-level name that a dirty function uses too: the
@@ -280,10 +280,7 @@ class Plan:
         for i, f in enumerate(new.functions):
             if i in keep:
                 continue
-            if f.module_level:  # a stub statement keeps the module's control flow as it was
-                _blank(out, f.outer_start, f.end_byte)
-            else:
-                _blank(out, f.block_start, f.block_end)
+            _blank(out, f.block_start, f.block_end)
         return bytes(out)
 
 

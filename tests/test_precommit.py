@@ -105,7 +105,7 @@ def project(tmp_path: Path, tiny_model: Path) -> Path:
     root = tmp_path / "project"
     (root / "app").mkdir(parents=True)
     (root / "app" / "calc.py").write_text("def area(width, height):\n    return width * width\n")
-    (root / "app" / "consts.py").write_text("LIMIT = 3\n")
+    (root / "app" / "consts.py").write_text('"""Constants (none yet)."""\n')
     (root / "app" / "types.pyi").write_text("def f(x: int) -> int: ...\n")
     (root / "pyproject.toml").write_text(f'[tool.codegraph]\nmodel = "{tiny_model}"\nmin-confidence = 0\n')
     git(root, "init", "-q")

@@ -314,15 +314,32 @@ class _Variables:
 
     # -- names that are not variables -----------------------------------------------------------
     def _names(self, n: int) -> list[Symbol]:
-        """The module-level / imported / class / def names in scope at ``n`` (cached per scope)."""
-        scope = self.scopes.scope_at(n)
+        """The def / class / import names in scope at ``n`` (cached per scope): those of the
+        enclosing functions and class, then the module's nearest to the function of each kind
+        (exception-like classes, other classes, the rest; :func:`_module_names`), at most
+        :data:`MAX_NAME_REPAIRS` on each side of it per kind, so the work per function stays
+        independent of the module's size."""
+        scopes = self.scopes
+        scope = scopes.scope_at(n)
         hit = self._names_by_scope.get(scope.id)
-        if hit is None:
-            hit = self._names_by_scope[scope.id] = [
-                s
-                for s in self.scopes.visible_symbols(n).values()
-                if not self.is_variable(s) and s.flags & _DEFINITION_FLAGS and s.name not in IMPLICIT_NAMES
-            ]
+        if hit is not None:
+            return hit
+        inner: dict[str, Symbol] = {}
+        s: Scope | None = scope
+        first = True
+        while s is not None and s is not scopes.module:
+            if first or s.kind != ScopeKind.CLASS:
+                for name, sym in s.symbols.items():
+                    inner.setdefault(name, sym)
+            first = False
+            s = s.parent
+        hit = [sym for sym in inner.values() if _is_definition(sym)]
+        if s is scopes.module:
+            for targets, syms in _module_names(scopes):
+                k = bisect_left(targets, self.lo)
+                near = syms[max(0, k - MAX_NAME_REPAIRS) : k + MAX_NAME_REPAIRS]
+                hit += [sym for sym in near if sym.name not in inner]
+        self._names_by_scope[scope.id] = hit
         return hit
 
     def _target(self, sym: Symbol, n: int) -> int:
@@ -406,6 +423,32 @@ def _module_targets(scopes: ScopeInfo) -> tuple[list[int], list[Symbol]]:
         rows.sort(key=lambda r: r[0])
         hit = scopes.memo["cg001.module_targets"] = ([t for t, _ in rows], [sym for _, sym in rows])
     return cast(tuple[list[int], list[Symbol]], hit)
+
+
+def _is_definition(sym: Symbol) -> bool:
+    """A name bound only by ``def`` / ``class`` / ``import`` (not a variable, not implicit)."""
+    return not is_variable(sym) and bool(sym.flags & _DEFINITION_FLAGS) and sym.name not in IMPLICIT_NAMES
+
+
+def _module_names(scopes: ScopeInfo) -> list[tuple[list[int], list[Symbol]]]:
+    """The module's def / class / import names by kind (exception-like classes, other classes,
+    the rest), each sorted by the graph node of its first binding, once per file."""
+    hit = scopes.memo.get("cg001.module_names")
+    if hit is None:
+        kinds: tuple[list[tuple[int, Symbol]], ...] = ([], [], [])
+        for sym in scopes.module.symbols.values():
+            if not _is_definition(sym):
+                continue
+            occ = sym.occurrences
+            target = sym.bindings[0] if sym.bindings else (occ[0] if occ else -1)
+            kind = (0 if _looks_like_exception(sym.name) else 1) if _class_like(sym.name) else 2
+            kinds[kind].append((target, sym))
+        hit = []
+        for rows in kinds:
+            rows.sort(key=lambda r: r[0])
+            hit.append(([t for t, _ in rows], [sym for _, sym in rows]))
+        scopes.memo["cg001.module_names"] = hit
+    return cast(list[tuple[list[int], list[Symbol]]], hit)
 
 
 def is_variable(sym: Symbol) -> bool:

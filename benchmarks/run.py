@@ -12,7 +12,15 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 #: in the order they print
-BENCHMARKS = ["graph_bench", "inference_bench", "cold_bench", "scan_bench", "filesize_bench", "lsp_bench", "quantize_bench"]
+BENCHMARKS = [
+    "graph_bench",
+    "inference_bench",
+    "cold_bench",
+    "scan_bench",
+    "filesize_bench",
+    "lsp_bench",
+    "quantize_bench",
+]
 
 
 def load(name: str):

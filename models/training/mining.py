@@ -115,6 +115,7 @@ KIND_RULE = {
     "boolean-operator": "CG005",
     "number": "CG006",
     "bool": "CG006",
+    "none": "CG006",
     "negation": "CG007",
     "assignment-operator": "CG008",
 }

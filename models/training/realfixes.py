@@ -4,7 +4,7 @@ Each mined fix becomes up to three kinds of analysis units, built as ``codegraph
 builds them for one file on its own:
 
 - the *buggy* unit: the function (innermost def) around the fixed line in the buggy
-  file, with ``bug`` / ``fix`` set to the candidate and repair of codegraph's
+  file (at module level, the module's own unit), with ``bug`` / ``fix`` set to the candidate and repair of codegraph's
   enumeration that turn the buggy line into the fixed one (the fix is *expressible*
   when one exists; otherwise the unit cannot be a labelled training sample);
 - the *fixed* unit: the same function in the fixed file, a negative (no bug) that
@@ -63,14 +63,17 @@ def _squash(text: bytes) -> bytes:
     return b"".join(text.split())
 
 
-def innermost_function(graph: Any, byte: int) -> Any | None:
-    """The FunctionInfo of the innermost function whose text holds ``byte`` (None at module level)."""
+def innermost_function(graph: Any, byte: int) -> Any:
+    """The FunctionInfo of the innermost function whose text holds ``byte``; at module level the
+    module's own unit (:func:`~codegraph.rules.module_function`), as scans analyse it."""
+    from codegraph.rules import module_function
+
     best, size = None, None
     for f in graph.functions:
         s, e = graph.start_byte[f.node], graph.end_byte[f.node]
         if s <= byte < e and (size is None or e - s < size):
             best, size = f, e - s
-    return best
+    return module_function(graph) if best is None else best
 
 
 def function_units(graph: Any, funcs: Sequence[Any], budget: int) -> list[Any]:
@@ -128,9 +131,9 @@ def fix_units(rec: dict[str, Any], *, clean: int = 0, seed: int = 0, budget: int
         return FixUnits(None, None, [], None, span[:2], "syntax")
     f_old = innermost_function(g_old, span[0])
     f_new = innermost_function(g_new, span[0])
-    if f_old is None or f_new is None:
-        return FixUnits(None, None, [], None, span[:2], "module level")
-    others = [f for f in g_old.functions if f.node != f_old.node and f.qualname != f_old.qualname]
+    from codegraph.rules import analysis_functions
+
+    others = [f for f in analysis_functions(g_old) if f.node != f_old.node and f.qualname != f_old.qualname]
     rng = random.Random(f"{seed}|{rec['id']}")
     picked = rng.sample(others, min(clean, len(others))) if clean else []
     units = function_units(g_old, [f_old, *picked], budget)

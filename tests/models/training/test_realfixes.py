@@ -60,17 +60,22 @@ def test_a_fix_outside_the_enumeration_is_not_expressible() -> None:
     assert fu.match is None and fu.buggy is not None and fu.buggy.bug == -1
 
 
-def test_module_level_fixes_have_no_function_unit() -> None:
-    src = "LIMIT = 10\n"
+def test_module_level_fixes_are_units_of_the_module() -> None:
+    src = "import os\n\nLIMIT = 11\nPATH = os.sep\n"
     rec = record(
         source=src,
-        line=1,
-        buggy_line="LIMIT = 10",
-        fixed_line="LIMIT = 20",
-        bug={"line": 1, "column": 9, "end_line": 1, "end_column": 11, "text": "10"},
-        fix={"line": 1, "column": 9, "end_line": 1, "end_column": 11, "replacement": "20"},
+        rule="CG006",
+        line=3,
+        buggy_line="LIMIT = 11",
+        fixed_line="LIMIT = 10",
+        bug={"line": 3, "column": 9, "end_line": 3, "end_column": 11, "text": "11"},
+        fix={"line": 3, "column": 9, "end_line": 3, "end_column": 11, "replacement": "10"},
     )
-    assert fix_units(rec).reason == "module level"
+    fu = fix_units(rec)
+    assert fu.reason == "" and fu.match is not None
+    assert fu.buggy.function == fu.fixed.function == "geo"  # the module's unit, named after the file
+    ci, ri = fu.match
+    assert fu.buggy.candidates[ci].repairs[ri].replacement == "10"
 
 
 def test_cached_scores_agree_with_the_predictor() -> None:

@@ -4,9 +4,10 @@ Each mined fix becomes up to three kinds of analysis units, built as ``codegraph
 builds them for one file on its own:
 
 - the *buggy* unit: the function (innermost def) around the fixed line in the buggy
-  file (at module level, the module's own unit), with ``bug`` / ``fix`` set to the candidate and repair of codegraph's
-  enumeration that turn the buggy line into the fixed one (the fix is *expressible*
-  when one exists; otherwise the unit cannot be a labelled training sample);
+  file (at module level, the module's own unit), with ``bug`` / ``fix`` set to the
+  candidate and repair of codegraph's enumeration that turn the buggy line into the
+  fixed one (the fix is *expressible* when one exists; otherwise the unit cannot be a
+  labelled training sample);
 - the *fixed* unit: the same function in the fixed file, a negative (no bug) that
   differs from the buggy unit by the one token of the fix;
 - *clean* units: up to ``--clean`` other functions of the buggy file, drawn with a seed

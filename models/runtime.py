@@ -199,15 +199,19 @@ def pack_batches(
 
 
 def grouped_log_softmax(scores: np.ndarray, index: np.ndarray, num_groups: int) -> np.ndarray:
-    """log softmax of ``scores`` within the groups given by ``index`` (float64, stable)."""
+    """log softmax of ``scores`` within the groups given by ``index`` (float64, stable).
+
+    A non-finite score gives non-finite results in its group, silently: the caller refuses
+    them with one error line (numpy's warnings would print above it)."""
     scores = scores.astype(np.float64)
     if not scores.size:
         return scores
     top = np.full(num_groups, -np.inf)
-    np.maximum.at(top, index, scores)
-    shifted = scores - top[index]
-    total = np.bincount(index, np.exp(shifted), minlength=num_groups)
-    return shifted - np.log(np.maximum(total, 1e-30))[index]
+    with np.errstate(invalid="ignore", over="ignore"):
+        np.maximum.at(top, index, scores)
+        shifted = scores - top[index]
+        total = np.bincount(index, np.exp(shifted), minlength=num_groups)
+        return shifted - np.log(np.maximum(total, 1e-30))[index]
 
 
 def probabilities(

@@ -210,7 +210,8 @@ def test_a_model_that_outputs_nan_is_refused_with_one_line(tree: Path, nan_model
     proc = codegraph("scan", "pkg", "--model", str(nan_model), "--format", fmt, "--no-cache", cwd=tree)
     assert proc.returncode == 2
     assert proc.stdout == ""
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("codegraph scan: error:")]
-    assert len(errors) == 1 and "non-finite score (nan)" in errors[0], proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("codegraph scan: error:"), proc.stderr
+    assert "non-finite score (nan)" in lines[0]
     fixed = codegraph("fix", "pkg", "--model", str(nan_model), "--no-cache", cwd=tree)
     assert fixed.returncode == 2 and "non-finite score" in fixed.stderr

@@ -23,9 +23,10 @@ from codegraph.config import Settings
 from codegraph.files import NotRegularFile, SourceTooLarge, read_regular_file
 from codegraph.filters import FindingFilter
 from codegraph.findings import ErrorKind, FileError
-from codegraph.models.checkpoint import checkpoint_identity
+from codegraph.models.checkpoint import checkpoint_identity, checkpoint_rules
 from codegraph.models.loader import predictor_factory
-from codegraph.pipeline import MAX_FILE_BYTES, Analyzer, FileAnalysis, ModelOutputError
+from codegraph.pipeline import MAX_FILE_BYTES, Analyzer, FileAnalysis, ModelOutputError, missing_rules
+from codegraph.rules import RULE_CODES
 from codegraph.syntax import SourceError, decode_source, utf8_source
 
 if TYPE_CHECKING:
@@ -184,6 +185,20 @@ class Engine:
                     ensure_model(self.analyzer)
                 self._identity = self.analyzer.model_info()
         return self._identity
+
+    def rules_left_off(self) -> tuple[str, ...]:
+        """The enabled rules that the model was not trained with (from the sidecar when it says;
+        they find nothing)."""
+        assert self.analyzer is not None
+        trained = None if self._injected else checkpoint_rules(self.settings.model)
+        if trained is None:
+            if not self._injected:
+                ensure_model(self.analyzer)
+            off = missing_rules(self.analyzer.predictor)
+        else:
+            off = frozenset(RULE_CODES) - frozenset(trained)
+        enabled = self.settings.enabled_rules()
+        return tuple(code for code in RULE_CODES if code in off and code in enabled)
 
     def analyze(
         self, files: Sequence[Path], advance: Advance | None = None, sources: dict[Path, bytes] | None = None

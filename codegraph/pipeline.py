@@ -50,10 +50,18 @@ class Prediction(Protocol):
 
 
 class Predictor(Protocol):
+    """A loaded model. One may also say which rules it was not trained with (``missing_rules``:
+    their candidates score 0 and are never reported)."""
+
     name: str
     sha256: str
 
     def predict(self, units: list[AnalysisUnit]) -> list[Prediction]: ...
+
+
+def missing_rules(predictor: Predictor) -> frozenset[str]:
+    """The rules ``predictor`` was not trained with (none when it does not say)."""
+    return frozenset(getattr(predictor, "missing_rules", ()))
 
 
 class ModelOutputError(Exception):
@@ -183,7 +191,7 @@ class Analyzer:
         if predictions is None:
             predictions = checked(self.predictor.predict(units), units)
         graph = prepared.graph
-        enabled = self.filter.rules_for(graph.path)
+        enabled = self.filter.rules_for(graph.path) - missing_rules(self.predictor)
         out: list[Finding] = []
         for unit, pred in zip(units, predictions, strict=True):
             best = _best_pair(unit, pred, enabled)

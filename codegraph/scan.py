@@ -44,6 +44,7 @@ from codegraph.filters import on_changed_lines
 from codegraph.findings import FileError, Finding, ScanResult
 from codegraph.pipeline import Analyzer, FileAnalysis
 from codegraph.report import FORMATS, ReportMeta, read_lines, render
+from codegraph.rules import RULES_BY_CODE
 
 if TYPE_CHECKING:
     pass
@@ -343,6 +344,14 @@ def select_files(args: argparse.Namespace, settings: Settings) -> Selection:
     return Selection(project_root(settings, paths), files, walked.errors, changed)
 
 
+def warn_rules_left_off(codes: Sequence[str]) -> None:
+    """Say, in one line, which enabled rules the model was not trained with (they find nothing)."""
+    if codes:
+        named = ", ".join(f"{code} ({RULES_BY_CODE[code].name})" for code in codes)
+        which = f"{codes[0]} is" if len(codes) == 1 else "they are"
+        print(f"codegraph: the model was not trained with {named}; {which} left off", file=sys.stderr)
+
+
 def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> tuple[ScanResult, Engine]:
     """Select, analyse and filter; the result has display paths. Raises UsageError, ConfigError."""
     start = time.perf_counter()
@@ -358,6 +367,8 @@ def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> tuple[Sca
     )
     show_progress = not getattr(args, "no_progress", False) and sys.stderr.isatty()
     engine.model_info()  # the checkpoint's identity (or a load error) before the progress bar starts
+    if not getattr(args, "quiet", False):
+        warn_rules_left_off(engine.rules_left_off())
     with progress_bar(show_progress, len(sel.files)) as advance:
         analyses = engine.analyze(sel.files, advance, sel.sources)
     result = collect_result(analyses, sel.files, sel.changed, Path.cwd())

@@ -19,7 +19,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from codegraph.pipeline import Prediction, Predictor
+from codegraph.pipeline import Prediction, Predictor, missing_rules
 from codegraph.units import AnalysisUnit
 
 #: units per model call, so that superseded work can be abandoned between batches
@@ -72,6 +72,10 @@ class PredictionCache:
     @property
     def sha256(self) -> str:
         return self.inner.sha256
+
+    @property
+    def missing_rules(self) -> frozenset[str]:
+        return missing_rules(self.inner)
 
     def __len__(self) -> int:
         return len(self._entries)

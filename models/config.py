@@ -7,7 +7,14 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from codegraph.models.encodings import PE_SCOPES, Compose, build_transform
-from codegraph.models.tensorize import NUM_EDGE_TYPES, NUM_EDGE_TYPES_WITH_NAMES, Vocabulary
+from codegraph.models.schema_map import EDGE_KIND_NAMES, check_names
+from codegraph.models.tensorize import (
+    NUM_BASE_EDGE_TYPES,
+    NUM_EDGE_TYPES,
+    NUM_EDGE_TYPES_WITH_NAMES,
+    Vocabulary,
+)
+from codegraph.rules import RULE_CODES
 
 MODEL_KINDS = ("transformer", "baseline")
 
@@ -36,8 +43,14 @@ class ModelConfig:
     num_node_types: int = 0
     num_subtokens: int = 0
     num_repair_tokens: int = 0
+    #: the rules it scores and the edge kinds it reads, in the order of its embeddings (a
+    #: checkpoint records those it was trained with; see codegraph.models.schema_map)
+    rules: tuple[str, ...] = RULE_CODES
+    edge_kinds: tuple[str, ...] = EDGE_KIND_NAMES
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", check_names("rules", self.rules))
+        object.__setattr__(self, "edge_kinds", check_names("edge_kinds", self.edge_kinds))
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"model.kind must be one of {MODEL_KINDS}, not {self.kind!r}")
         if self.pe_scope not in PE_SCOPES:
@@ -54,7 +67,9 @@ class ModelConfig:
         return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d.update(rules=list(self.rules), edge_kinds=list(self.edge_kinds))
+        return d
 
     def with_vocab(self, vocab: Vocabulary) -> ModelConfig:
         return replace(
@@ -66,7 +81,9 @@ class ModelConfig:
 
     @property
     def num_edge_types(self) -> int:
-        return NUM_EDGE_TYPES_WITH_NAMES if self.name_edges else NUM_EDGE_TYPES
+        """Edge types the model embeds: its edge kinds both ways, then shortcut (and name) edges."""
+        extra = (NUM_EDGE_TYPES_WITH_NAMES if self.name_edges else NUM_EDGE_TYPES) - NUM_BASE_EDGE_TYPES
+        return 2 * len(self.edge_kinds) + extra
 
     @property
     def rw_dim(self) -> int:

@@ -23,7 +23,6 @@ from codegraph.models.config import MODEL_KINDS, ModelConfig, input_transform
 from codegraph.models.layers.bug_heads import BugHeads, BugLogits, bug_loss
 from codegraph.models.layers.edge_csr import EdgeCSR
 from codegraph.models.layers.node_encoder import NodeEncoder
-from codegraph.models.tensorize import RULES
 from codegraph.models.tensors import TorchTransform, restore_sentinels
 
 __all__ = ["MODEL_KINDS", "BugModel", "ModelConfig", "feature_transform"]
@@ -64,7 +63,7 @@ class BugModel(nn.Module):
             dropout=config.dropout,
         )
         self.final_norm = nn.LayerNorm(config.hidden)
-        self.heads = BugHeads(config.hidden, config.num_repair_tokens, len(RULES), config.dropout)
+        self.heads = BugHeads(config.hidden, config.num_repair_tokens, len(config.rules), config.dropout)
 
     def reset_parameters(self) -> None:
         for m in self.modules():

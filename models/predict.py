@@ -26,7 +26,6 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
-from torch_geometric.data import Data
 
 from codegraph.models.checkpoint import checkpoint_paths
 from codegraph.models.detector import build_model
@@ -38,10 +37,12 @@ from codegraph.models.runtime import (
     ModelError,
     Prediction,
     best_pair,
+    predict_scored,
     read_checked,
     read_sidecar,
 )
-from codegraph.models.tensorize import Vocabulary, atomic_write_bytes, tensorize
+from codegraph.models.schema_map import SchemaMap
+from codegraph.models.tensorize import UnitArrays, Vocabulary, atomic_write_bytes
 from codegraph.models.tensors import collate
 from codegraph.units import AnalysisUnit
 
@@ -177,6 +178,7 @@ class Predictor:
         self.max_batch_nodes = max_batch_nodes
         self.max_batch_units = max_batch_units
         self.transform = feature_transform(config)
+        self.schema = SchemaMap(config.rules, config.edge_kinds)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | None = None, *, num_threads: int | None = None) -> Predictor:
@@ -191,12 +193,22 @@ class Predictor:
     def sha256(self) -> str:
         return str(self.metadata.get("sha256", ""))
 
-    def tensors(self, unit: AnalysisUnit) -> Data:
-        """The model input of one unit (tensorize + shortcuts + positional encodings)."""
-        return self.transform(tensorize(unit, self.vocab))
+    @property
+    def missing_rules(self) -> tuple[str, ...]:
+        """This code's rules that the model was not trained with: left off (probability 0)."""
+        return self.schema.missing_rules
+
+    def tensors(self, unit: AnalysisUnit) -> UnitArrays:
+        """The model input of one unit (tensorize + shortcuts + positional encodings) in the model's
+        rule and edge-type ids; its candidates must all be of rules the model scores."""
+        return self.schema.model_input(unit, self.vocab, self.transform.transform)
 
     def predict(self, units: Sequence[AnalysisUnit]) -> list[Prediction]:
-        """One Prediction per unit, in order. Units without candidates get ``p_no_bug = 1``."""
+        """One Prediction per unit, in order. Units without candidates get ``p_no_bug = 1``;
+        candidates of rules the model was not trained with get probability 0."""
+        return predict_scored(self.schema, units, self._predict_scored)
+
+    def _predict_scored(self, units: list[AnalysisUnit]) -> list[Prediction]:
         out: list[Prediction | None] = [None] * len(units)
         todo = []
         for i, unit in enumerate(units):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 
 from codegraph.command import CommandError
-from codegraph.models.checkpoint import FORMAT, SHIPPED
+from codegraph.models.checkpoint import FORMAT, SHIPPED, recorded_config
 from codegraph.models.config import ModelConfig, input_transform
-from codegraph.models.tensorize import UnitArrays, Vocabulary, batch_arrays, tensorize
+from codegraph.models.schema_map import SchemaMap
+from codegraph.models.tensorize import UnitArrays, Vocabulary, batch_arrays
 from codegraph.units import AnalysisUnit
 
 CHECKPOINT_FORMAT = FORMAT
@@ -95,7 +96,7 @@ def read_sidecar(path: str | Path | None) -> Sidecar:
         )
     try:
         vocab = Vocabulary.from_dict(info["vocab"])
-        config = ModelConfig.from_dict(info["model"])
+        config = ModelConfig.from_dict(recorded_config(info["model"]))
         temperature = {k: float(info["temperature"][k]) for k in ("location", "repair")}
         metadata = dict(info.get("metadata") or {})
     except (KeyError, TypeError, ValueError) as exc:
@@ -169,6 +170,31 @@ def best_pair(
             if best is None or score > best[2]:
                 best = (ci, ri, score)
     return best
+
+
+def predict_scored(
+    schema: SchemaMap,
+    units: Sequence[AnalysisUnit],
+    predict: Callable[[list[AnalysisUnit]], list[Prediction]],
+) -> list[Prediction]:
+    """``predict`` run on the candidates of the rules the model scores (``schema``); a candidate of
+    a rule it was not trained with gets probability 0 (its repairs too): the model never sees it."""
+    scored = [schema.scored(u) for u in units]
+    preds = predict(scored)
+    return [p if s is u else _spread(u, s, p) for u, s, p in zip(units, scored, preds, strict=True)]
+
+
+def _spread(unit: AnalysisUnit, scored: AnalysisUnit, pred: Prediction) -> Prediction:
+    """``pred`` of ``scored`` (some of ``unit``'s candidates) spread over all of ``unit``'s, 0 elsewhere."""
+    kept = iter(zip(pred.loc_probs, pred.rep_probs, strict=True))
+    wanted = {id(c) for c in scored.candidates}
+    loc: list[float] = []
+    rep: list[list[float]] = []
+    for cand in unit.candidates:
+        p_loc, p_rep = next(kept) if id(cand) in wanted else (0.0, [0.0] * len(cand.repairs))
+        loc.append(p_loc)
+        rep.append(p_rep)
+    return Prediction(pred.function, pred.path, pred.p_no_bug, loc, rep)
 
 
 def batches_by_size(
@@ -331,6 +357,7 @@ class RuntimePredictor:
         self.max_batch_nodes = max_batch_nodes
         self.max_batch_units = max_batch_units
         self.transform = input_transform(sidecar.config)
+        self.schema = SchemaMap(sidecar.config.rules, sidecar.config.edge_kinds)
         self._input_names = {i.name for i in session.get_inputs()}
 
     @property
@@ -341,12 +368,22 @@ class RuntimePredictor:
     def sha256(self) -> str:
         return self._sha256
 
+    @property
+    def missing_rules(self) -> tuple[str, ...]:
+        """This code's rules that the model was not trained with: left off (probability 0)."""
+        return self.schema.missing_rules
+
     def arrays(self, unit: AnalysisUnit) -> UnitArrays:
-        """The model input of one unit (tensorize + shortcuts + positional encodings)."""
-        return self.transform(tensorize(unit, self.vocab))
+        """The model input of one unit (tensorize + shortcuts + positional encodings) in the model's
+        rule and edge-type ids; its candidates must all be of rules the model scores."""
+        return self.schema.model_input(unit, self.vocab, self.transform)
 
     def predict(self, units: Sequence[AnalysisUnit]) -> list[Prediction]:
-        """One Prediction per unit, in order. Units without candidates get ``p_no_bug = 1``."""
+        """One Prediction per unit, in order. Units without candidates get ``p_no_bug = 1``;
+        candidates of rules the model was not trained with get probability 0."""
+        return predict_scored(self.schema, units, self._predict_scored)
+
+    def _predict_scored(self, units: list[AnalysisUnit]) -> list[Prediction]:
         out: list[Prediction | None] = [
             None if unit.candidates else Prediction(unit.function, unit.path, 1.0) for unit in units
         ]

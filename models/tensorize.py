@@ -15,7 +15,7 @@ field                     shape       meaning
 ``edge_type``             [E]         :class:`~codegraph.schema.EdgeKind`, reverse edges
                                       get ``kind + NUM_EDGE_KINDS``
 ``cand_node``             [C]         graph node of each candidate location
-``cand_rule``             [C]         rule index (0 = CG001 ... 7 = CG008)
+``cand_rule``             [C]         rule index (:data:`codegraph.rules.RULE_CODES` order)
 ``cand_graph``            [C]         graph index inside a batch (0 for one unit)
 ``rep_cand``              [R]         candidate index of each repair
 ``rep_token``             [R]         repair token id (:attr:`Vocabulary.repair_tokens`)
@@ -54,12 +54,9 @@ from typing import Any
 
 import numpy as np
 
-from codegraph.rules import RULE_CODES, RULE_INDEX
+from codegraph.rules import RULE_INDEX
 from codegraph.schema import EdgeKind
 from codegraph.units import AnalysisUnit
-
-#: the rule codes in model order (stable: checkpoints depend on it)
-RULES: tuple[str, ...] = RULE_CODES
 
 #: forward edge kinds of the code graph; reverse edges use ``kind + NUM_EDGE_KINDS``
 NUM_EDGE_KINDS: int = len(EdgeKind)

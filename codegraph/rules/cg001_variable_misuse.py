@@ -443,11 +443,11 @@ def _module_names(scopes: ScopeInfo) -> list[tuple[list[int], list[Symbol]]]:
             target = sym.bindings[0] if sym.bindings else (occ[0] if occ else -1)
             kind = (0 if _looks_like_exception(sym.name) else 1) if _class_like(sym.name) else 2
             kinds[kind].append((target, sym))
-        hit = []
+        names: list[tuple[list[int], list[Symbol]]] = []
         for rows in kinds:
             rows.sort(key=lambda r: r[0])
-            hit.append(([t for t, _ in rows], [sym for _, sym in rows]))
-        scopes.memo["cg001.module_names"] = hit
+            names.append(([t for t, _ in rows], [sym for _, sym in rows]))
+        scopes.memo["cg001.module_names"] = hit = names
     return cast(list[tuple[list[int], list[Symbol]]], hit)
 
 

@@ -30,8 +30,6 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.utils import scatter, softmax
 
-from codegraph.models.tensorize import RULES
-
 
 def grouped_log_softmax(scores: Tensor, index: Tensor, num_groups: int) -> Tensor:
     """log softmax of ``scores`` within the groups given by ``index`` (numerically stable)."""
@@ -91,9 +89,7 @@ def _mlp(inp: int, hidden: int, dropout: float) -> nn.Sequential:
 class BugHeads(nn.Module):
     """Pointer heads: no-bug score per graph, location score per candidate, repair score per repair."""
 
-    def __init__(
-        self, dim: int, num_repair_tokens: int, num_rules: int = len(RULES), dropout: float = 0.0
-    ) -> None:
+    def __init__(self, dim: int, num_repair_tokens: int, num_rules: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.pool_score = nn.Linear(dim, 1)
         self.pool = nn.Linear(3 * dim, dim)

@@ -10,7 +10,6 @@ import torch
 from torch import Tensor
 
 from codegraph.config import DEFAULT_MIN_CONFIDENCE
-from codegraph.models.tensorize import RULES
 from codegraph.models.training.calibrate import expected_calibration_error
 from codegraph.models.training.metrics import (
     ALIGNED,
@@ -22,6 +21,7 @@ from codegraph.models.training.metrics import (
     precision_recall,
     summary,
 )
+from codegraph.rules import RULE_CODES
 
 HOPS_BUCKETS: tuple[tuple[int, int, str], ...] = (
     (0, 2, "0-1"),
@@ -82,7 +82,7 @@ def render_markdown(results: dict[str, Outcomes], info: dict[str, Any]) -> str:
             "Per rule (buggy units)",
             [
                 (f"{code} {rule_names.get(code, '')}".strip(), bug & (first.rule == i))
-                for i, code in enumerate(RULES)
+                for i, code in enumerate(RULE_CODES)
             ],
             "rule",
         ),

@@ -41,6 +41,7 @@ from typing import Any
 import torch
 
 from codegraph.command import CommandError, command
+from codegraph.models.schema_map import SchemaMap
 from codegraph.models.training.calibrate import fit_no_bug_bias, merge_logits
 from codegraph.models.training.eval_report import render_markdown
 from codegraph.models.training.metrics import (
@@ -155,9 +156,11 @@ def _evaluate(
 
     for data_dir in data_dirs:
         fingerprint = dataset_vocabulary(data_dir).fingerprint()
-        for label, (_, vocab, _, _) in models.items():
+        for label, (_, vocab, config, _) in models.items():
             if vocab.fingerprint() != fingerprint:
                 raise CommandError(f"the {label} checkpoint's vocabulary differs from {data_dir}/vocab.json")
+            if not SchemaMap(config.rules, config.edge_kinds).identity:
+                raise CommandError(f"the {label} checkpoint knows other rules or edge kinds than this code")
     results: dict[str, Outcomes] = {}
     described, fitted = [], []
     for label, (model, vocab, config, meta) in models.items():

@@ -20,9 +20,10 @@ from torch_geometric.data import Data
 from codegraph.config import DEFAULT_MIN_CONFIDENCE
 from codegraph.models.layers.bug_heads import BugLogits
 from codegraph.models.model import BugModel
-from codegraph.models.tensorize import RULES, UNK_ID, Vocabulary
+from codegraph.models.tensorize import UNK_ID, Vocabulary
 from codegraph.models.tensors import collate
 from codegraph.models.training.shards import node_budget_batches
+from codegraph.rules import RULE_INDEX
 from codegraph.schema import EdgeKind
 
 #: the thresholds of the reports: a coarse grid and the scanner's default
@@ -159,7 +160,7 @@ def swap_evidence(batch: Data) -> Tensor:
     """
     y_loc, y_rep, rule = batch.y_loc.cpu(), batch.y_rep.cpu(), batch.rule_id.cpu()
     out = torch.full_like(y_loc, SWAP_NOT_CG002)
-    units = torch.nonzero((rule == RULES.index("CG002")) & (y_loc >= 0) & (y_rep >= 0)).flatten()
+    units = torch.nonzero((rule == RULE_INDEX["CG002"]) & (y_loc >= 0) & (y_rep >= 0)).flatten()
     if not units.numel():
         return out
     src, dst = batch.edge_index.cpu()
@@ -204,7 +205,7 @@ def assign_direction(batch: Data, ids: tuple[int, int] | None) -> Tensor:
     and for every unit without ``ids``): the operator now at the bug's location and the fix."""
     y_loc, y_rep, rule = batch.y_loc.cpu(), batch.y_rep.cpu(), batch.rule_id.cpu()
     out = torch.full_like(y_loc, ASSIGN_NOT_CG008)
-    units = torch.nonzero((rule == RULES.index("CG008")) & (y_loc >= 0) & (y_rep >= 0)).flatten()
+    units = torch.nonzero((rule == RULE_INDEX["CG008"]) & (y_loc >= 0) & (y_rep >= 0)).flatten()
     if ids is None or not units.numel():
         return out
     plain_type, plain_fix = ids

@@ -124,7 +124,8 @@ DEFAULTS: dict[str, Any] = {
     },
     "eval": {"baseline": "", "out": "models/weights/EVAL.md"},
 }
-for _key in ("num_node_types", "num_subtokens", "num_repair_tokens"):
+# filled in from the data, and the rules and edge kinds are this code's: none is a recipe's switch
+for _key in ("num_node_types", "num_subtokens", "num_repair_tokens", "rules", "edge_kinds"):
     DEFAULTS["model"].pop(_key)
 
 

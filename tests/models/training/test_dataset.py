@@ -12,7 +12,6 @@ import pytest
 import torch
 from rich.console import Console
 
-from codegraph.models.tensorize import RULES
 from codegraph.models.tensors import collate, load_shard
 from codegraph.models.training.corpus import CorpusEntry
 from codegraph.models.training.dataset import (
@@ -25,6 +24,7 @@ from codegraph.models.training.dataset import (
     print_stats,
     split_packages,
 )
+from codegraph.rules import RULE_CODES
 
 MODULE = '''
 """Module {i} of {package}."""
@@ -202,7 +202,7 @@ def test_shards_with_encodings_load_and_batch(tmp_path: Path) -> None:
         if rule == NO_BUG:
             assert int(d.y_loc) == -1 and int(d.rule_id) == -1
         else:
-            assert RULES[int(d.rule_id)] == rule and int(d.cand_rule[int(d.y_loc)]) == int(d.rule_id)
+            assert RULE_CODES[int(d.rule_id)] == rule and int(d.cand_rule[int(d.y_loc)]) == int(d.rule_id)
             assert int(d.rep_cand[int(d.y_rep)]) == int(d.y_loc)
     batch = collate(data)
     assert batch.num_graphs == len(data)

@@ -8,7 +8,7 @@
 The dataset directory (``[data] dir``) holds ``vocab.json`` and shards
 (``train/*.pt``, ``valid/*.pt``, ``test/*.pt``, written with
 :func:`codegraph.models.tensorize.save_shard`). Shortcut edges and positional
-encodings are added as the model config asks and cached in ``OUT/cache`` (or ``[train] cache``).
+encodings are added as the model config asks and cached in ``OUT/cache``.
 ``[data] extra_train`` adds more datasets' training splits (built from the same corpus,
 e.g. with other injection seeds, or mined hard negatives; ``extra_repeat`` weights
 them), and ``[data] window_shards = N`` streams the training
@@ -114,13 +114,11 @@ DEFAULTS: dict[str, Any] = {
         "prepare_workers": 0,  # processes computing encodings for the cache; 0: all cores
         "prune": True,  # layers compute only the graph nodes the loss depends on (same gradients)
         "init": "",  # an exported checkpoint whose weights start the run (same model and vocabulary)
-        "cache": "",  # the encoding cache ("": OUT/cache); runs of one model config may share one
     },
     "export": {
         "path": "",
         "name": "codegraph-detector",
         "half": True,
-        "weights": "best",  # best: the best validation step's weights; last: the run's latest weights
     },
     "eval": {"baseline": "", "out": "models/weights/EVAL.md"},
 }
@@ -181,8 +179,6 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
         ModelConfig.from_dict(config["model"])
     except (TypeError, ValueError) as exc:
         raise TrainError(f"invalid [model] config: {exc}") from None
-    if config["export"]["weights"] not in ("best", "last"):
-        raise TrainError(f"export.weights must be 'best' or 'last', not {config['export']['weights']!r}")
     return config
 
 
@@ -379,7 +375,7 @@ class Trainer:
         self.model_config = ModelConfig.from_dict(config["model"]).with_vocab(self.vocab)
         transform = feature_transform(self.model_config)
         workers = int(self.train_cfg["prepare_workers"]) or (os.cpu_count() or 1)
-        cache = Path(self.train_cfg.get("cache") or out / "cache")
+        cache = out / "cache"
         shards = training_shards(
             self.data_dir,
             str(data_cfg["train"]),
@@ -695,12 +691,11 @@ class Trainer:
 
     # -- export ---------------------------------------------------------------------------------------
     def export(self, paths: Sequence[Path], finished: bool) -> list[Path]:
-        """Calibrate the best (or, with ``[export] weights = "last"``, the latest) weights on the
-        validation split and write the shippable checkpoint(s)."""
+        """Calibrate the best weights (the latest when no step was validated) on the validation
+        split and write the shippable checkpoint(s)."""
         if not self.dist.main:
             return []
-        which = str(self.config["export"]["weights"])
-        from_best = which == "best" and self.best_path.is_file()
+        from_best = self.best_path.is_file()
         if from_best:
             best = torch.load(self.best_path, weights_only=True, map_location=self.dist.device)
             self.model.load_state_dict(best["model"])

@@ -114,6 +114,10 @@ DEFAULTS: dict[str, Any] = {
         "prepare_workers": 0,  # processes computing encodings for the cache; 0: all cores
         "prune": True,  # layers compute only the graph nodes the loss depends on (same gradients)
         "init": "",  # an exported checkpoint whose weights start the run (same model and vocabulary)
+        # the validation figure the kept (best) step maximises: "accuracy" (every unit: the bug
+        # found and repaired, or no bug said) or "top_joint" (buggy units: the top candidate and
+        # repair are the bug's, at any confidence; what real-fix fine-tuning is judged on)
+        "select": "accuracy",
     },
     "export": {
         "path": "",
@@ -125,6 +129,10 @@ DEFAULTS: dict[str, Any] = {
 # filled in from the data, and the rules and edge kinds are this code's: none is a recipe's switch
 for _key in ("num_node_types", "num_subtokens", "num_repair_tokens", "rules", "edge_kinds"):
     DEFAULTS["model"].pop(_key)
+
+
+#: what [train] select may name
+SELECT = ("accuracy", "top_joint")
 
 
 class TrainError(CommandError):
@@ -175,6 +183,10 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
             node = node.setdefault(p, {})
         node[parts[-1]] = _parse_value(value.strip())
         config = _merge(config, nested, "")
+    if config["train"]["select"] not in SELECT:
+        raise TrainError(
+            f"[train] select must be one of {', '.join(SELECT)}, not {config['train']['select']!r}"
+        )
     try:
         ModelConfig.from_dict(config["model"])
     except (TypeError, ValueError) as exc:
@@ -552,13 +564,14 @@ class Trainer:
                 float(o.has_fix.sum()),
                 float((o.joint_ok & bug).sum()),
                 float(o.joint_ok.sum()),
+                float((o.top_ok & bug).sum()),
                 loss_sum,
             ],
             dtype=torch.float64,
         )
-        n, nbug, clean_ok, loc_ok, rep_ok, nfix, joint_bug, joint_all, loss_total = self.dist.all_sum(
-            counts
-        ).tolist()
+        n, nbug, clean_ok, loc_ok, rep_ok, nfix, joint_bug, joint_all, top_bug, loss_total = (
+            self.dist.all_sum(counts).tolist()
+        )
 
         def rate(a: float, b: float) -> float:
             return a / b if b else float("nan")
@@ -570,11 +583,13 @@ class Trainer:
             "localisation": rate(loc_ok, nbug),
             "repair": rate(rep_ok, nfix),
             "joint": rate(joint_bug, nbug),
+            "top_joint": rate(top_bug, nbug),
             "units": n,
         }
 
     def _maybe_keep_best(self, metrics: dict[str, float]) -> bool:
-        acc = metrics["accuracy"] if metrics["accuracy"] == metrics["accuracy"] else -metrics["loss"]
+        chosen = metrics[str(self.train_cfg["select"])]
+        acc = chosen if chosen == chosen else -metrics["loss"]
         better = acc > self.best["accuracy"] or (
             acc == self.best["accuracy"] and metrics["loss"] < self.best["loss"]
         )

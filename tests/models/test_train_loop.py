@@ -43,6 +43,8 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
     assert default["model"]["kind"] == "transformer" and default["data"]["dir"] == "data/dataset-full"
     with pytest.raises(train.TrainError, match=r"unknown config key model\.colour"):
         train.load_config(TINY, ["model.colour=red"])
+    with pytest.raises(train.TrainError, match="select must be one of accuracy, top_joint, not 'recall'"):
+        train.load_config(TINY, ["train.select=recall"])
     bad = tmp_path / "bad.toml"
     bad.write_text("[model]\nheads = 3\n")
     with pytest.raises(train.TrainError, match="divisible"):
@@ -66,7 +68,12 @@ def test_train_resume_export_and_evaluate(dataset: Path, tmp_path: Path) -> None
     assert summary["step"] == 12 and summary["finished"]
     assert (straight / "last.pt").is_file() and (straight / "best.pt").is_file()
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log if "valid" in r] == [4, 8, 12]
+    valid = [r for r in log if "valid" in r]
+    assert [r["step"] for r in valid] == [4, 8, 12]
+    assert all(0 <= r["valid"]["top_joint"] <= 1 for r in valid)
+    # the kept step has the highest validation accuracy ([train] select's default), of equals the lowest loss
+    kept = max(valid, key=lambda r: (r["valid"]["accuracy"], -r["valid"]["loss"]))
+    assert summary["best"]["step"] == kept["step"]
     assert all(r["loss"] > 0 for r in log if "loss" in r)
 
     # stop at step 5, then resume: the same weights as the uninterrupted run

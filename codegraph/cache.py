@@ -6,13 +6,13 @@ Key (sha256 over, in order):
 2. its context, which is what the unit builder may read besides the file itself: it
    takes cross-file evidence (callee parameters, class headers, module-level
    definitions) from the modules the file imports. Hashed are the files it imports
-   directly, resolved inside the project (the file's package root, the project root,
-   ``<root>/src``; ``from pkg import name`` also tries the submodule ``pkg/name.py``),
-   plus, transitively, what package ``__init__.py`` files among them import
-   (re-exports), as ``(relative path, sha256 of the content)`` pairs in sorted order;
-   the names of imports that resolve to no project file (so a module that appears
-   later changes the key); the file's own path relative to the project root and where its
-   package begins (module and function names depend on both; two files with the same
+   directly, resolved by the project's module table as the analysis resolves them
+   (:meth:`codegraph.project.Project.import_files`; ``from pkg import name`` also names
+   the submodule ``pkg.name``), plus, transitively, what package ``__init__.py`` files
+   among them import (re-exports), as ``(relative path, sha256 of the content)`` pairs in
+   sorted order; the names of imports that resolve to no project file (so a module that
+   appears later changes the key); the file's own path relative to the project root and its
+   module name (module and function names depend on both; two files with the same
    text never share an entry). A change two plain-module imports away
    does not invalidate an entry (``--no-cache`` is the escape hatch);
 3. the model's sha256;
@@ -38,10 +38,10 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tree_sitter import Node, Query, QueryCursor
 
@@ -51,6 +51,9 @@ from codegraph.findings import ErrorKind, FileError, Finding, Fix, Related
 from codegraph.pipeline import FileAnalysis
 from codegraph.rules import RULES_BY_CODE
 from codegraph.syntax import SourceError, language, parse
+
+if TYPE_CHECKING:
+    from codegraph.project import Project
 
 CACHE_DIR_NAME = ".codegraph_cache"
 CACHE_FORMAT = 2
@@ -137,64 +140,35 @@ def imports_of(source: bytes) -> list[ImportRef]:
     return [ref for _, ref in sorted(out, key=lambda t: t[0])]
 
 
-def _package_root(path: Path) -> Path:
-    """The directory above the outermost package (``__init__.py`` chain) containing ``path``."""
-    d = path.parent
-    while (d / "__init__.py").is_file() and d.parent != d:
-        d = d.parent
-    return d
-
-
-def _module_file(base: Path, dotted: str) -> Path | None:
-    """``base/a/b.py`` or ``base/a/b/__init__.py`` for ``a.b`` (``base/__init__.py`` for "")."""
-    target = base.joinpath(*dotted.split(".")) if dotted else base
-    if dotted and (module := target.parent / f"{target.name}.py").is_file():
-        return module
-    if (target / "__init__.py").is_file():
-        return target / "__init__.py"
-    return None
-
-
-def resolve_imports(path: Path, refs: Iterable[ImportRef], root: Path) -> tuple[list[Path], list[str]]:
+def resolve_imports(project: Project, path: Path, refs: Iterable[ImportRef]) -> tuple[list[Path], list[str]]:
     """The project files that ``refs`` (imports of ``path``) name, and the names that resolve to none."""
-    search = [_package_root(path), root, root / "src"]
     found: list[Path] = []
     missing: list[str] = []
-
-    def lookup(dotted: str, bases: Sequence[Path]) -> Path | None:
-        for base in bases:
-            f = _module_file(base, dotted)
-            if f is not None:
-                return f
-        return None
-
     for ref in refs:
-        if ref.level:
-            base = path.parent
-            for _ in range(ref.level - 1):
-                base = base.parent
-            bases: Sequence[Path] = [base]
-        else:
-            bases = search
-        modules = [ref.module] + [f"{ref.module}.{n}" if ref.module else n for n in ref.names if n]
-        for i, dotted in enumerate(modules):
-            if not dotted and not ref.level:
-                continue
-            f = lookup(dotted, bases)
-            if f is not None:
-                found.append(f)
-            elif i == 0:  # imported names that are not submodules are attributes, not files
-                missing.append("." * ref.level + dotted)
+        files, resolved = project.import_files(path, ref.module, ref.level, ref.names)
+        found += [Path(f) for f in files]
+        if not resolved:  # imported names that are not submodules are attributes, not files
+            missing.append("." * ref.level + ref.module)
     return found, missing
 
 
 @dataclass
 class ContextHasher:
-    """Hashes a file's direct imports; memoises the content hash of every dependency."""
+    """Hashes a file's direct imports, resolved by ``project`` (by default the project of every
+    Python file below ``root``, as a scan analyses them); memoises the content hash of every
+    dependency."""
 
     root: Path
+    project: Project | None = None
     _hashes: dict[Path, str] = field(default_factory=dict)
     _init_imports: dict[Path, list[Path]] = field(default_factory=dict)
+
+    def _project(self) -> Project:
+        if self.project is None:
+            from codegraph.project import Project
+
+            self.project = Project(self.root)
+        return self.project
 
     def _content_hash(self, path: Path) -> str:
         if path not in self._hashes:
@@ -213,7 +187,8 @@ class ContextHasher:
     def dependencies(self, path: Path, source: bytes) -> tuple[set[Path], set[str]]:
         """The project files ``path`` imports (following package ``__init__`` re-exports), and the
         import names that resolve to no project file."""
-        files, missing = resolve_imports(path, imports_of(source), self.root)
+        project = self._project()
+        files, missing = resolve_imports(project, path, imports_of(source))
         found: set[Path] = set()
         queue = [f.resolve() for f in files]
         while queue:
@@ -223,7 +198,7 @@ class ContextHasher:
             found.add(f)
             if f.name == "__init__.py":  # `from pkg import f` may be served by pkg/mod.py
                 if f not in self._init_imports:
-                    more, _ = resolve_imports(f, imports_of(self._read(f)), self.root)
+                    more, _ = resolve_imports(project, f, imports_of(self._read(f)))
                     self._init_imports[f] = [m.resolve() for m in more]
                 queue += self._init_imports[f]
         found.discard(path.resolve())
@@ -237,9 +212,10 @@ class ContextHasher:
 
     def context_hash(self, path: Path, source: bytes) -> str:
         files, missing = self.dependencies(path, source)
-        # the file itself and where its package begins: module and function names depend on them, and
+        # the file itself and its module name: module and function names depend on them, and
         # two files with the same text must never share an entry (each holds its own file's findings)
-        rows = {f"package:{_package_root(path.resolve())}", f"file:{self._name(path.resolve())}"}
+        module, is_package = self._project().module_of_file(path)
+        rows = {f"module:{module}:{is_package}", f"file:{self._name(path.resolve())}"}
         for real in files:
             rows.add(f"{self._name(real)}:{self._content_hash(real)}")
         rows |= {f"unresolved:{m}" for m in missing}

@@ -244,7 +244,9 @@ class Engine:
                 advance(1)
                 continue
             todo.append((f, text, key))
-        for (f, _, key), analysis in zip(todo, self._analyze_todo(todo, advance), strict=True):
+        # the files are analysed with the project that resolved their imports for the keys
+        analyses = self._analyze_todo(todo, advance, hasher.project)
+        for (f, _, key), analysis in zip(todo, analyses, strict=True):
             results[f] = analysis
             if key and not any(e.kind.is_internal for e in analysis.errors):
                 self.cache.put(key, analysis)
@@ -253,7 +255,9 @@ class Engine:
     def _filtered(self, analysis: FileAnalysis, text: str) -> FileAnalysis:
         return replace(analysis, findings=self.filter.apply(analysis.findings, text))
 
-    def _analyze_todo(self, todo: list[tuple[Path, bytes, str]], advance: Advance) -> list[FileAnalysis]:
+    def _analyze_todo(
+        self, todo: list[tuple[Path, bytes, str]], advance: Advance, project: Project | None = None
+    ) -> list[FileAnalysis]:
         assert self.analyzer is not None
         items = [(str(f), source) for f, source, _ in todo]
         if not items:
@@ -263,7 +267,7 @@ class Engine:
         if self.jobs_used == 1:
             if not self._injected:
                 ensure_model(self.analyzer)
-            project = _new_project(self.root)
+            project = project or _new_project(self.root)
             out: list[FileAnalysis] = []
             for batch in _batches(items, BATCH_FILES):
                 out += analyze_batch(self.analyzer, project, batch, self.debug)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from codegraph.edges.call_symbols import FileSymbols, ImportRecord, file_symbols
+from codegraph.edges.call_symbols import FileSymbols, ImportRecord, file_symbols, resolve_relative
 from codegraph.edges.calls import Resolver
 from codegraph.files import python_files
 from codegraph.graph import build_file_graph
@@ -227,6 +227,26 @@ class Project:
     def path_of(self, module: str) -> str | None:
         entry = self._modules.get(module)
         return entry.path if entry is not None else None
+
+    def module_of_file(self, path: str | os.PathLike[str]) -> tuple[str, bool]:
+        """(module name, whether it is a package ``__init__``) of a file of the project, or of
+        another file from the packages on disk."""
+        entry = self._entries.get(_key(path))
+        return (entry.module, entry.is_package) if entry is not None else module_name(path)
+
+    def import_files(
+        self, path: str | os.PathLike[str], module: str, level: int = 0, names: Iterable[str] = ()
+    ) -> tuple[list[str], bool]:
+        """The files of the project that an import written in the file ``path`` names, as calls
+        are resolved: the module (``level`` leading dots: relative to the file's package) and
+        the submodules among the imported ``names``; and whether the module itself is a file."""
+        current, is_package = self.module_of_file(path)
+        absolute = resolve_relative(current, is_package, level, module)
+        if not absolute:
+            return [], False
+        found = self.path_of(absolute)
+        subs = (self.path_of(f"{absolute}.{name}") for name in names if name)
+        return [f for f in (found, *subs) if f is not None], found is not None
 
     # -- files and graphs ------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from codegraph.cache import (
 from codegraph.config import Settings
 from codegraph.findings import FileError, Finding, Fix, Related
 from codegraph.pipeline import FileAnalysis
+from codegraph.project import Project
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -48,7 +49,7 @@ def test_resolve_imports(tmp_path: Path) -> None:
     refs = imports_of(
         b"from .. import a\nfrom . import missing_name\nimport pkg.a\nimport lib\nimport numpy\n"
     )
-    found, missing = resolve_imports(me, refs, tmp_path)
+    found, missing = resolve_imports(Project(tmp_path), me, refs)
     rel = sorted({f.relative_to(tmp_path).as_posix() for f in found})
     assert rel == ["pkg/__init__.py", "pkg/a.py", "pkg/sub/__init__.py", "src/lib.py"]
     assert missing == ["numpy"]
@@ -80,6 +81,17 @@ def test_context_hash_changes_when_an_import_starts_to_resolve(tmp_path: Path) -
     before = ContextHasher(tmp_path).context_hash(main, main.read_bytes())
     _write(tmp_path, {"helpers.py": "def f(): ...\n"})
     assert ContextHasher(tmp_path).context_hash(main, main.read_bytes()) != before
+
+
+def test_imports_resolve_as_the_project_resolves_them(tmp_path: Path) -> None:
+    """The one import resolver is the project's: a file it does not index is no dependency."""
+    _write(tmp_path, {"main.py": "import helpers\nfrom pkg import mod\n", "helpers.py": "", "pkg/mod.py": ""})
+    main = tmp_path / "main.py"
+    full = ContextHasher(tmp_path).dependencies(main, main.read_bytes())
+    assert {f.name for f in full[0]} == {"helpers.py", "mod.py"} and full[1] == {"pkg"}  # a namespace
+    only = Project(files=[main, tmp_path / "pkg" / "mod.py"], root=tmp_path)
+    files, missing = ContextHasher(tmp_path, only).dependencies(main, main.read_bytes())
+    assert {f.name for f in files} == {"mod.py"} and missing == {"helpers", "pkg"}
 
 
 def test_key_parts() -> None:

@@ -61,6 +61,23 @@ def test_module_table(project: Project):
     assert project.errors == {}
 
 
+def test_import_files(project: Project):
+    """The files an import names, as calls resolve them (the result cache's keys use this too)."""
+    deep = FIXTURE / "app" / "sub" / "deep.py"
+
+    def files(path: Path, module: str, level: int = 0, names: tuple[str, ...] = ()) -> tuple[list[str], bool]:
+        found, resolved = project.import_files(path, module, level, names)
+        return [rel(f) for f in found], resolved
+
+    assert files(deep, "", 2, ("impl", "nothing")) == (["app/__init__.py", "app/impl.py"], True)
+    assert files(deep, "util", 2) == (["app/util.py"], True)
+    assert files(FIXTURE / "main.py", "srcpkg.tool") == (["src/srcpkg/tool.py"], True)
+    assert files(FIXTURE / "main.py", "numpy") == ([], False)
+    assert files(FIXTURE / "main.py", "", 1, ("app",)) == ([], False)  # above the top-level package
+    assert project.module_of_file(deep) == ("app.sub.deep", False)
+    assert project.module_of_file(FIXTURE / "app" / "new.py") == ("app.new", False)  # not indexed
+
+
 def test_imports_per_module(project: Project):
     recs = [(r.name, r.module, r.attr, r.level) for r in project.imports(FIXTURE / "main.py")]
     assert recs == [

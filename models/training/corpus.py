@@ -570,6 +570,91 @@ def _progress(console: Console) -> Progress:
     )
 
 
+def extract_all(
+    packages: Sequence[PinnedPackage],
+    archives: dict[str, Path],
+    heldout: HeldOut,
+    jobs: int,
+    progress: Progress,
+    extracted: dict[str, PackageFiles],
+    errors: dict[str, str],
+) -> None:
+    """Extract the fetched sdists in worker processes into ``extracted`` (an unreadable one: its
+    message into ``errors``)."""
+    task = progress.add_task("extract", total=len(archives))
+    workers = max(1, min(jobs, os.cpu_count() or 1))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        fetched = [p for p in packages if p.name in archives]
+        futures = {pool.submit(extract_sdist, p, archives[p.name], heldout): p for p in fetched}
+        for future in as_completed(futures):
+            pinned = futures[future]
+            try:
+                extracted[pinned.name] = future.result()
+            except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+                errors[pinned.name] = f"unreadable sdist: {exc}"
+                progress.console.print(f"[red]failed[/] {pinned.requirement}: {errors[pinned.name]}")
+            progress.advance(task)
+
+
+def write_files(
+    files_dir: Path,
+    kept: Sequence[tuple[PackageFiles, SourceFile]],
+    splits: dict[str, str],
+    reports: dict[str, PackageReport],
+) -> list[CorpusEntry]:
+    """Write the kept files under ``files_dir`` (emptied first), counting them in ``reports``."""
+    if files_dir.exists():
+        shutil.rmtree(files_dir)
+    entries: list[CorpusEntry] = []
+    for package, source in kept:
+        relpath = f"{package.package}/{source.path}"
+        target = files_dir / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.data)
+        entries.append(
+            CorpusEntry(
+                package.package,
+                package.version,
+                splits[package.package],
+                relpath,
+                source.sha256,
+                source.lines,
+            )
+        )
+        reports[package.package].files += 1
+        reports[package.package].lines += source.lines
+    return entries
+
+
+def corpus_manifest(
+    packages: Sequence[PinnedPackage],
+    reports: dict[str, PackageReport],
+    entries: list[CorpusEntry],
+    skipped: Counter[str],
+    seed: int,
+    seconds: float,
+) -> dict[str, object]:
+    """The manifest of a built corpus (``corpus.json``)."""
+    report_list = sorted(reports.values(), key=lambda r: (r.name != STDLIB_PACKAGE, r.name))
+    return {
+        "version": MANIFEST_VERSION,
+        "seed": seed,
+        "python": platform.python_version(),
+        "build_seconds": round(seconds, 1),
+        "summary": {
+            "packages_pinned": len(packages),
+            "packages_ok": sum(1 for p in packages if reports[p.name].status == "ok"),
+            "packages_failed": sum(1 for p in packages if reports[p.name].status == "failed"),
+            "files": len(entries),
+            "lines": sum(e.lines for e in entries),
+            "splits": split_summary(entries),
+            "skipped": dict(sorted(skipped.items())),
+        },
+        "packages": [asdict(r) for r in report_list],
+        "files": [asdict(e) for e in entries],
+    }
+
+
 def build_corpus(
     out: Path,
     packages: Sequence[PinnedPackage],
@@ -604,22 +689,7 @@ def build_corpus(
             stdlib_files = extract_stdlib(stdlib, heldout)
             extracted[STDLIB_PACKAGE] = stdlib_files
             reports[STDLIB_PACKAGE] = PackageReport(STDLIB_PACKAGE, stdlib_files.version, "train", "ok")
-        task = progress.add_task("extract", total=len(archives))
-        workers = max(1, min(jobs, os.cpu_count() or 1))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {
-                pool.submit(extract_sdist, p, archives[p.name], heldout): p
-                for p in packages
-                if p.name in archives
-            }
-            for future in as_completed(futures):
-                pinned = futures[future]
-                try:
-                    extracted[pinned.name] = future.result()
-                except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
-                    errors[pinned.name] = f"unreadable sdist: {exc}"
-                    progress.console.print(f"[red]failed[/] {pinned.requirement}: {errors[pinned.name]}")
-                progress.advance(task)
+        extract_all(packages, archives, heldout, jobs, progress, extracted, errors)
 
     console.print(f"extracted {len(extracted)} packages ({time.monotonic() - started:.0f} s)")
     for name, error in errors.items():
@@ -630,28 +700,7 @@ def build_corpus(
     )
     kept, duplicates = deduplicate([extracted[name] for name in order])
 
-    files_dir = out / "files"
-    if files_dir.exists():
-        shutil.rmtree(files_dir)
-    entries: list[CorpusEntry] = []
-    for package, source in kept:
-        relpath = f"{package.package}/{source.path}"
-        target = files_dir / relpath
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(source.data)
-        entries.append(
-            CorpusEntry(
-                package.package,
-                package.version,
-                splits[package.package],
-                relpath,
-                source.sha256,
-                source.lines,
-            )
-        )
-        reports[package.package].files += 1
-        reports[package.package].lines += source.lines
-
+    entries = write_files(out / "files", kept, splits, reports)
     skipped: Counter[str] = Counter()
     for name in order:
         package_skips = extracted[name].skipped.copy()
@@ -660,24 +709,7 @@ def build_corpus(
         reports[name].skipped = dict(sorted(package_skips.items()))
         skipped.update(package_skips)
 
-    report_list = sorted(reports.values(), key=lambda r: (r.name != STDLIB_PACKAGE, r.name))
-    manifest: dict[str, object] = {
-        "version": MANIFEST_VERSION,
-        "seed": seed,
-        "python": platform.python_version(),
-        "build_seconds": round(time.monotonic() - started, 1),
-        "summary": {
-            "packages_pinned": len(packages),
-            "packages_ok": sum(1 for p in packages if reports[p.name].status == "ok"),
-            "packages_failed": sum(1 for p in packages if reports[p.name].status == "failed"),
-            "files": len(entries),
-            "lines": sum(e.lines for e in entries),
-            "splits": split_summary(entries),
-            "skipped": dict(sorted(skipped.items())),
-        },
-        "packages": [asdict(r) for r in report_list],
-        "files": [asdict(e) for e in entries],
-    }
+    manifest = corpus_manifest(packages, reports, entries, skipped, seed, time.monotonic() - started)
     out.mkdir(parents=True, exist_ok=True)
     write_manifest(out / MANIFEST_NAME, manifest)
     return manifest

@@ -51,6 +51,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -353,6 +354,41 @@ def _atomic_save(obj: Any, path: Path) -> None:
     os.replace(tmp, path)
 
 
+_TRAIN_COLUMNS = (
+    TextColumn("[bold]train"),
+    BarColumn(),
+    MofNCompleteColumn(),
+    TimeElapsedColumn(),
+    TimeRemainingColumn(),
+    TextColumn("{task.fields[status]}"),
+)
+
+
+@dataclass
+class _Running:
+    """The loss parts and units since the last log line (one every ``every`` steps)."""
+
+    every: int
+    sums: dict[str, float] = field(default_factory=dict)
+    seen: int = 0
+    tick: float = field(default_factory=time.monotonic)
+
+    def add(self, parts: dict[str, float], units: int) -> None:
+        for k, v in parts.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+        self.seen += units
+
+    def record(self, step: int, epoch: int, lr: float, world: int) -> dict[str, Any]:
+        """The log line (mean loss parts, throughput of all processes); starts the next one."""
+        now = time.monotonic()
+        record: dict[str, Any] = {k: v / self.every for k, v in self.sums.items()}
+        record.update(
+            step=step, epoch=epoch, lr=lr, units_per_s=self.seen * world / max(1e-9, now - self.tick)
+        )
+        self.sums, self.seen, self.tick = {}, 0, now
+        return record
+
+
 class Trainer:
     """One training run (one process of it under DDP)."""
 
@@ -364,14 +400,29 @@ class Trainer:
         self.dist = setup_distributed(str(self.train_cfg["device"]))
         self.console = Console(stderr=True, quiet=quiet or not self.dist.main)
         self.quiet = quiet
+        self._set_threads()
+        self.seed = int(config["seed"])
+        self._read_vocabulary(config["data"])
+        self.model_config = ModelConfig.from_dict(config["model"]).with_vocab(self.vocab)
+        self._prepare_data(config["data"], feature_transform(self.model_config))
+        self._build_model()
+        self._build_optimizer()
+        self.step = 0
+        self.epoch = 0
+        self.pos = 0  # batches of the current epoch already done by this process
+        self.best: dict[str, float] = {"accuracy": -1.0, "loss": float("inf"), "step": 0.0}
+        torch.manual_seed(self.seed + 7919 * (self.dist.rank + 1))  # dropout / sign flips differ per process
+        random.seed(self.seed + self.dist.rank)
+
+    def _set_threads(self) -> None:
         threads = int(self.train_cfg["threads"])
         if threads <= 0 and self.dist.world > 1 and self.dist.device.type == "cpu":
             threads = max(1, (os.cpu_count() or 1) // self.dist.world)
         if threads > 0:
             torch.set_num_threads(threads)
 
-        self.seed = int(config["seed"])
-        data_cfg = config["data"]
+    def _read_vocabulary(self, data_cfg: dict[str, Any]) -> None:
+        """The training data's vocabulary (``[data] valid_dir``, when given, must share it)."""
         self.data_dir = Path(data_cfg["dir"])
         try:
             self.vocab = dataset_vocabulary(self.data_dir)
@@ -384,10 +435,11 @@ class Trainer:
                     raise TrainError(f"{self.valid_dir} has another vocabulary than {self.data_dir}")
             except (FileNotFoundError, ValueError) as exc:
                 raise TrainError(str(exc)) from None
-        self.model_config = ModelConfig.from_dict(config["model"]).with_vocab(self.vocab)
-        transform = feature_transform(self.model_config)
+
+    def _prepare_data(self, data_cfg: dict[str, Any], transform: Any) -> None:
+        """The training set and the validation units, their encodings cached in ``OUT/cache``."""
         workers = int(self.train_cfg["prepare_workers"]) or (os.cpu_count() or 1)
-        cache = out / "cache"
+        cache = self.out / "cache"
         shards = training_shards(
             self.data_dir,
             str(data_cfg["train"]),
@@ -422,6 +474,7 @@ class Trainer:
                     self.valid_data = []
             self.dist.barrier()
 
+    def _build_model(self) -> None:
         torch.manual_seed(self.seed)  # identical initial weights in every process
         self.model = build_model(self.model_config).to(self.dist.device)
         if self.train_cfg.get("init"):
@@ -431,6 +484,9 @@ class Trainer:
         if self.dist.world > 1:
             ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
+
+    def _build_optimizer(self) -> None:
+        """AdamW (no weight decay on embeddings, biases and norms), warmup then cosine decay."""
         decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2 and "emb" not in n]
         no_decay = [p for n, p in self.model.named_parameters() if not (p.dim() >= 2 and "emb" not in n)]
         self.optimizer = torch.optim.AdamW(
@@ -447,12 +503,6 @@ class Trainer:
                 int(self.optim_cfg["warmup"]), self.total_steps, float(self.optim_cfg["min_lr_ratio"])
             ),
         )
-        self.step = 0
-        self.epoch = 0
-        self.pos = 0  # batches of the current epoch already done by this process
-        self.best: dict[str, float] = {"accuracy": -1.0, "loss": float("inf"), "step": 0.0}
-        torch.manual_seed(self.seed + 7919 * (self.dist.rank + 1))  # dropout / sign flips differ per process
-        random.seed(self.seed + self.dist.rank)
 
     # -- checkpoints ------------------------------------------------------------------------------
     @property
@@ -610,27 +660,14 @@ class Trainer:
     def fit(self, max_steps: int | None = None, max_minutes: float | None = None) -> bool:
         """Train until the schedule ends or a limit is hit; True when the schedule is complete."""
         start = time.monotonic()
-        last_ckpt = time.monotonic()
+        self._last_checkpoint = time.monotonic()
         stop_at = min(self.total_steps, max_steps) if max_steps is not None else self.total_steps
         bn, bg = int(self.optim_cfg["batch_nodes"]), int(self.optim_cfg["batch_graphs"])
-        eval_every = int(self.train_cfg["eval_every"])
-        ckpt_every = int(self.train_cfg["checkpoint_every"])
-        ckpt_seconds = 60.0 * float(self.train_cfg["checkpoint_minutes"])
-        log_every = max(1, int(self.train_cfg["log_every"]))
-        clip = float(self.optim_cfg["clip"])
         self.model.train()
-        running: dict[str, float] = {}
-        seen = 0
-        tick = time.monotonic()
-        columns = (
-            TextColumn("[bold]train"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[status]}"),
-        )
-        with Progress(*columns, console=self.console, disable=self.quiet or not self.dist.main) as progress:
+        running = _Running(max(1, int(self.train_cfg["log_every"])))
+        with Progress(
+            *_TRAIN_COLUMNS, console=self.console, disable=self.quiet or not self.dist.main
+        ) as progress:
             task = progress.add_task("train", total=self.total_steps, completed=self.step, status="")
             while self.step < stop_at:
                 plan = self.train_set.epoch_plan(self.seed, self.epoch, bn, bg)
@@ -638,57 +675,71 @@ class Trainer:
                 mine = plan[self.dist.rank : usable : self.dist.world]
                 if not mine:
                     raise TrainError("the training split is smaller than one batch per process")
-                stop = False
-                while self.pos < len(mine) and not stop:
-                    window, idx = mine[self.pos]
-                    units = self.train_set.units(self.seed, self.epoch, window)
-                    batch = collate([units[i] for i in idx]).to(self.dist.device)
-                    logits = self.net(batch)
-                    loss, parts = bug_loss(logits, batch.y_loc, batch.y_rep)
-                    self.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if clip > 0:
-                        nn.utils.clip_grad_norm_(self.model.parameters(), clip)
-                    self.optimizer.step()
-                    self.scheduler.step()
-                    self.step += 1
-                    self.pos += 1
-                    seen += len(idx)
-                    for k, v in parts.items():
-                        running[k] = running.get(k, 0.0) + v
-                    progress.update(task, completed=self.step, status=f"loss {parts['loss']:.3f}")
-                    if self.step % log_every == 0:
-                        now = time.monotonic()
-                        record = {k: v / log_every for k, v in running.items()}
-                        record.update(
-                            step=self.step,
-                            epoch=self.epoch,
-                            lr=float(self.scheduler.get_last_lr()[0]),
-                            units_per_s=seen * self.dist.world / max(1e-9, now - tick),
-                        )
-                        self._log(record)
-                        running, seen, tick = {}, 0, now
-                    epoch_end = self.pos == len(mine)
-                    if (eval_every > 0 and self.step % eval_every == 0) or (eval_every == 0 and epoch_end):
-                        self._validate_and_log(progress)
-                    elapsed = time.monotonic() - start
-                    due = (ckpt_every > 0 and self.step % ckpt_every == 0) or (
-                        time.monotonic() - last_ckpt >= ckpt_seconds
-                    )
-                    out_of_time = max_minutes is not None and elapsed >= 60.0 * max_minutes
-                    stop, due = self.dist.broadcast_flags([self.step >= stop_at or out_of_time, due])
-                    if due or stop:
-                        if epoch_end:
-                            self.epoch, self.pos = self.epoch + 1, 0
-                        self.save_last()
-                        last_ckpt = time.monotonic()
-                        if epoch_end:
-                            break
+                stop = self._run_epoch(mine, progress, task, running, stop_at, start, max_minutes)
                 if self.pos >= len(mine):
                     self.epoch, self.pos = self.epoch + 1, 0
                 if stop:
                     break
         return self.step >= self.total_steps
+
+    def _run_epoch(
+        self,
+        mine: Sequence[tuple[int, list[int]]],
+        progress: Progress,
+        task: TaskID,
+        running: _Running,
+        stop_at: int,
+        start: float,
+        max_minutes: float | None,
+    ) -> bool:
+        """This process's batches of the epoch from ``self.pos`` on, with their log lines,
+        validations and checkpoints; True when the run is to stop."""
+        eval_every = int(self.train_cfg["eval_every"])
+        ckpt_every = int(self.train_cfg["checkpoint_every"])
+        ckpt_seconds = 60.0 * float(self.train_cfg["checkpoint_minutes"])
+        clip = float(self.optim_cfg["clip"])
+        stop = False
+        while self.pos < len(mine) and not stop:
+            window, idx = mine[self.pos]
+            units = self.train_set.units(self.seed, self.epoch, window)
+            parts = self._train_step([units[i] for i in idx], clip)
+            running.add(parts, len(idx))
+            progress.update(task, completed=self.step, status=f"loss {parts['loss']:.3f}")
+            if self.step % running.every == 0:
+                lr = float(self.scheduler.get_last_lr()[0])
+                self._log(running.record(self.step, self.epoch, lr, self.dist.world))
+            epoch_end = self.pos == len(mine)
+            if (eval_every > 0 and self.step % eval_every == 0) or (eval_every == 0 and epoch_end):
+                self._validate_and_log(progress)
+            elapsed = time.monotonic() - start
+            due = (ckpt_every > 0 and self.step % ckpt_every == 0) or (
+                time.monotonic() - self._last_checkpoint >= ckpt_seconds
+            )
+            out_of_time = max_minutes is not None and elapsed >= 60.0 * max_minutes
+            stop, due = self.dist.broadcast_flags([self.step >= stop_at or out_of_time, due])
+            if due or stop:
+                if epoch_end:
+                    self.epoch, self.pos = self.epoch + 1, 0
+                self.save_last()
+                self._last_checkpoint = time.monotonic()
+                if epoch_end:
+                    break
+        return stop
+
+    def _train_step(self, units: list[UnitData], clip: float) -> dict[str, float]:
+        """One optimiser step on one batch; the parts of its loss."""
+        batch = collate(units).to(self.dist.device)
+        logits = self.net(batch)
+        loss, parts = bug_loss(logits, batch.y_loc, batch.y_rep)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        self.pos += 1
+        return parts
 
     def _validate_and_log(self, progress: Progress | None = None) -> dict[str, float]:
         if not self.valid_data and self.dist.world == 1:

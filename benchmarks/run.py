@@ -18,6 +18,7 @@ BENCHMARKS = [
     "cold_bench",
     "scan_bench",
     "filesize_bench",
+    "scaling_bench",
     "lsp_bench",
     "quantize_bench",
 ]

@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from codegraph.command import CommandError
 from codegraph.config import Settings
 from codegraph.models.training.mining import DEFAULT_OUT, SPLITS, fixed_source, read_split
 
@@ -450,26 +451,48 @@ def per_kloc(released: Sequence[tuple[float, int]], threshold: float) -> float:
     return 1000 * sum(c >= threshold for c, _ in released) / max(sum(n for _, n in released), 1)
 
 
+def corpus_released(path: Path) -> list[tuple[str, list[float], int]]:
+    """The released-code populations of a ``codegraph train threshold flags`` file: (name, each
+    function's best confidence, the lines of the files scored)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [
+            (name, [float(c) for c in pop["confidence"]], int(pop["lines"]))
+            for name, pop in data["populations"].items()
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CommandError(f"{path}: not a `threshold flags` file with line counts ({exc})") from None
+
+
 def choose_threshold(
     valid: Sequence[Scored],
     released: Sequence[tuple[float, int]],
     *,
     max_fixed_flagged: float = 0.02,
     max_per_kloc: float = 0.3,
+    corpus: Sequence[tuple[str, list[float], int]] = (),
 ) -> tuple[float, dict[str, float]] | None:
     """The threshold of :data:`GRID` with the highest recall of real validation fixes such that at most
     ``max_fixed_flagged`` of the fixed functions are flagged and released code gets at most
-    ``max_per_kloc`` findings per 1,000 lines (None when no threshold of the grid meets both)."""
+    ``max_per_kloc`` findings per 1,000 lines: the released functions of the fixes' files, and
+    each ``corpus`` population (:func:`corpus_released`) too. None when no threshold of the grid
+    meets them all."""
     best = None
     for t in GRID:
         m = metrics(valid, t)
         kloc = per_kloc(released, t)
-        if m["fixed_flagged"] <= max_fixed_flagged and kloc <= max_per_kloc:
+        corpus_kloc = {name: 1000 * sum(c >= t for c in conf) / max(lines, 1) for name, conf, lines in corpus}
+        if (
+            m["fixed_flagged"] <= max_fixed_flagged
+            and kloc <= max_per_kloc
+            and all(k <= max_per_kloc for k in corpus_kloc.values())
+        ):
             row = {
                 "threshold": t,
                 "recall": m["recall"],
                 "fixed_flagged": m["fixed_flagged"],
                 "per_kloc": kloc,
+                **{f"per_kloc {name}": k for name, k in corpus_kloc.items()},
             }
             if best is None or row["recall"] > best[1]["recall"]:
                 best = (t, row)
@@ -599,6 +622,13 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint", default=None)
     t.add_argument("--max-fixed-flagged", type=float, default=0.02)
     t.add_argument("--max-per-kloc", type=float, default=0.3)
+    t.add_argument(
+        "--corpus-flags",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="`codegraph train threshold flags` output: more released code held to --max-per-kloc",
+    )
     t.add_argument("--json", type=Path, help="write the choice and the curve here")
     e = sub.add_parser("eval", help="the real-fix test split: models side by side, per rule, linters")
     e.add_argument("--data", type=Path, default=DEFAULT_OUT)
@@ -658,8 +688,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.action == "threshold":
         valid, clean = score_cached(load_cache(args.cache), _checkpoint(args.checkpoint))
+        corpus = [pop for path in args.corpus_flags for pop in corpus_released(path)]
         choice = choose_threshold(
-            valid, clean, max_fixed_flagged=args.max_fixed_flagged, max_per_kloc=args.max_per_kloc
+            valid,
+            clean,
+            max_fixed_flagged=args.max_fixed_flagged,
+            max_per_kloc=args.max_per_kloc,
+            corpus=corpus,
         )
         curve = [{"threshold": t, **metrics(valid, t), "per_kloc": per_kloc(clean, t)} for t in GRID]
         if args.json:

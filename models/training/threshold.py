@@ -227,7 +227,12 @@ def corpus_flags(
     return {
         "model": {"name": model["name"], "sha256": model["sha256"]},
         "populations": {
-            f"corpus split {split}": {"functions": functions, "confidence": confidence, "group": group}
+            f"corpus split {split}": {
+                "functions": functions,
+                "lines": sum(e.lines for e in entries),
+                "confidence": confidence,
+                "group": group,
+            }
         },
     }
 

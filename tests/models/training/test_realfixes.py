@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from codegraph.command import CommandError
 from codegraph.models.predict import load_predictor
 from codegraph.models.training import realfixes
 from codegraph.models.training.realfixes import Scored, choose_threshold, fix_units, metrics
@@ -114,3 +119,23 @@ def test_threshold_rule() -> None:
     m = metrics(valid, 0.0)
     assert m["joint"] == 0.75 and m["fixed_flagged"] == 1.0
     assert choose_threshold(valid, [(1.0, 10)], max_fixed_flagged=0.0, max_per_kloc=0.0) is None
+    # a corpus population of 20,000 lines with three functions at 0.7, 0.65 and 0.62: 0.56 gives
+    # 0.15 findings per 1,000 lines there, over the limit; 0.63 gives 0.1 and recall falls to 0.5
+    corpus = [("corpus split valid", [0.7, 0.65, 0.62, 0.1], 20_000)]
+    t, row = choose_threshold(valid, released, max_fixed_flagged=0.25, max_per_kloc=0.1, corpus=corpus) or (
+        0,
+        {},
+    )
+    assert t == 0.63
+    assert row["recall"] == 0.5 and row["per_kloc corpus split valid"] == 0.1
+
+
+def test_corpus_released_reads_threshold_flags(tmp_path: Path) -> None:
+    flags = tmp_path / "flags.json"
+    pop = {"functions": 3, "lines": 120, "confidence": [0.5, 0.9], "group": ["a", "b"]}
+    flags.write_text(json.dumps({"model": {}, "populations": {"corpus split valid": pop}}))
+    assert realfixes.corpus_released(flags) == [("corpus split valid", [0.5, 0.9], 120)]
+    del pop["lines"]
+    flags.write_text(json.dumps({"model": {}, "populations": {"corpus split valid": pop}}))
+    with pytest.raises(CommandError, match="not a `threshold flags` file with line counts"):
+        realfixes.corpus_released(flags)

@@ -39,16 +39,23 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -c "from codegraph.rule_docs import write_docs; write_docs()"
 
-# the shipped checkpoint's recipe (about 3 hours on 2 cores; every step resumes)
+# the shipped checkpoint's recipe, both phases: phase 1 on injected bugs (corpus, two dataset
+# builds, shipped.toml; about 3 hours on 2 cores), then the real fixes (`make mine`: about an
+# hour with the mirrors at hand) and phase 2 on them (`make realfix`: about 40 minutes); every
+# step resumes after an interruption
 train: $(STAMP)
 	$(BIN)/codegraph train corpus build
 	$(BIN)/codegraph train dataset build --out data/dataset-full --seed 0 --jobs 2
 	$(BIN)/codegraph train dataset build --out data/dataset-seed1 --seed 1 --splits train --vocab data/dataset-full --jobs 2
-	$(BIN)/codegraph train run --config models/training/shipped.toml --resume --export models/weights/detector
+	$(BIN)/codegraph train run --config models/training/shipped.toml --resume --export $(PHASE1)
+	$(MAKE) --no-print-directory mine realfix
 	$(MAKE) --no-print-directory testsets
 	$(BIN)/codegraph train eval --checkpoint models/weights/detector \
 		$(if $(wildcard runs/baseline/export/baseline.json),--baseline runs/baseline/export/baseline) \
 		$(EVALDATA) --split test --out models/weights/EVAL.md
+
+# phase 1's export: the start of phase 2 (realfix.toml's [train] init)
+PHASE1 := runs/phase1/export/detector
 
 # EVAL.md's test set: the held-out packages' test split with injection seed 0 (data/dataset-full)
 # and seeds 1-3 (other bugs in the same functions, the training vocabulary): 4x the units,
@@ -80,21 +87,28 @@ mine: $(STAMP)
 	$(BIN)/codegraph train mine report --data data/realfixes
 
 # phase 2 on real fixes: the pairs (buggy function with its real fix, fixed function) and clean
-# functions of the training split, fine-tuning the shipped weights (models/training/realfix.toml);
-# then the score inputs of the validation and test splits, the threshold chosen on validation, and
-# the real-fix report of the previous and the new model side by side (needs `make mine` first)
+# functions of the training split, fine-tuning phase 1's weights (models/training/realfix.toml)
+# into the shipped model; then the score inputs of the validation and test splits, the
+# threshold chosen on validation (real fixes, their files' other functions and the corpus's
+# validation packages as released code), and the real-fix report of phase 1 (the previous
+# model, at the previous default 0.97) and the new one side by side (needs `make mine` and
+# phase 1 first)
 REALFIX := $(BIN)/codegraph train realfixes
+RF := runs/realfix
 realfix: $(STAMP)
 	$(REALFIX) build --data data/realfixes --out data/realfix-dataset --clean 1 --splits train
 	$(REALFIX) build --data data/realfixes --out data/realfix-dataset --clean 2 --splits valid
-	$(BIN)/codegraph train run --config models/training/realfix.toml --resume --export runs/realfix-train/export/detector
-	$(REALFIX) cache --split valid --clean 1 --limit 900 --out runs/realfix/cache-valid.pt
-	$(REALFIX) cache --split test --out runs/realfix/cache-test.pt
-	$(REALFIX) threshold --cache runs/realfix/cache-valid.pt --checkpoint runs/realfix-train/export/detector \
-		--json runs/realfix/threshold.json
-	$(REALFIX) eval --cache runs/realfix/cache-test.pt --released runs/realfix/cache-valid.pt --linters \
-		--linters-json runs/realfix/linters-test.json --model previous shipped 0.97 \
-		--model new runs/realfix-train/export/detector $$(python3 -c "import json; print(json.load(open('runs/realfix/threshold.json'))['choice'][0])") \
+	$(BIN)/codegraph train run --config models/training/realfix.toml --resume --max-steps 1000 \
+		--export models/weights/detector
+	$(REALFIX) cache --split valid --clean 1 --out $(RF)/cache-valid.pt
+	$(REALFIX) cache --split test --clean 1 --out $(RF)/cache-test.pt
+	$(BIN)/codegraph train threshold flags --split valid --checkpoint models/weights/detector \
+		--json $(RF)/corpus-flags-valid.json
+	$(REALFIX) threshold --cache $(RF)/cache-valid.pt --checkpoint models/weights/detector \
+		--corpus-flags $(RF)/corpus-flags-valid.json --json $(RF)/threshold.json
+	$(REALFIX) eval --cache $(RF)/cache-test.pt --released $(RF)/cache-test.pt --linters \
+		--linters-json $(RF)/linters-test.json --model previous $(PHASE1) 0.97 \
+		--model new models/weights/detector $$(python3 -c "import json; print(json.load(open('$(RF)/threshold.json'))['choice'][0])") \
 		--out models/weights/REALFIX-EVAL.md
 
 # the default threshold, chosen on the validation packages (their injected bugs and their

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml requirements.lock
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/codegraph scan examples/ --min-confidence 0.3 ; test $$? -le 1
+	$(BIN)/codegraph scan examples/ ; test $$? -le 1
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,4 +1,5 @@
-"""The shipped checkpoint is what `make train` trains: its recorded recipe is shipped.toml's."""
+"""The shipped checkpoint is what `make train` trains: phase 2 (realfix.toml) on phase 1
+(shipped.toml); its recorded recipe is realfix.toml's, its architecture shipped.toml's."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_shipped_checkpoint_was_trained_by_the_shipped_recipe() -> None:
-    recorded = json.loads((ROOT / "models/weights/detector.json").read_text())["metadata"]["train_config"]
-    recipe = load_config(ROOT / "models/training/shipped.toml")
+    metadata = json.loads((ROOT / "models/weights/detector.json").read_text())["metadata"]
+    recorded = metadata["train_config"]
+    recipe = load_config(ROOT / "models/training/realfix.toml")
     assert recorded["seed"] == recipe["seed"]
     for section in ("model", "optim"):
         assert recorded[section] == recipe[section], section
-    for key in ("dir", "extra_train", "max_train_units", "window_shards"):
+    for key in ("dir", "extra_train", "extra_repeat", "max_train_units", "window_shards"):
         assert recorded["data"][key] == recipe["data"][key], key
+    assert recorded["train"]["select"] == recipe["train"]["select"] == "top_joint"
+    # the recipe stops at 1,000 steps (make realfix) and keeps the best validation step
+    assert metadata["steps_trained"] == 1000 and metadata["best_step"] == metadata["exported_step"]
+    # phase 1 has the same architecture
+    assert load_config(ROOT / "models/training/shipped.toml")["model"] == recipe["model"]
 
 
 def test_every_training_config_loads() -> None:

@@ -110,6 +110,8 @@ realfix: $(STAMP)
 		--linters-json $(RF)/linters-test.json --model previous $(PHASE1) 0.97 \
 		--model new models/weights/detector $$(python3 -c "import json; print(json.load(open('$(RF)/threshold.json'))['choice'][0])") \
 		--out models/weights/REALFIX-EVAL.md
+	$(BIN)/codegraph train eval --checkpoint models/weights/detector --baseline $(PHASE1) \
+		--data data/dataset-full --split test --out models/weights/EVAL-phase2.md
 
 # the default threshold, chosen on the validation packages (their injected bugs and their
 # released code; after `make train`): writes runs/threshold/THRESHOLD.md

@@ -646,6 +646,15 @@ def examine(cand: Candidate, old: bytes, new: bytes, stats: RepoStats) -> dict[s
         if not same:
             stats.dropped["repair ast"] += 1
             return None
+    stats.fixes += 1
+    return _record(cand, edit, a, b, t_old, line)
+
+
+def _record(cand: Candidate, edit: Edit, a: str, b: str, t_old: ast.Module, line: int) -> dict[str, Any]:
+    """The record of one fix: ``edit`` on ``line`` of the buggy text ``a`` (parsed: ``t_old``),
+    ``b`` the fixed text."""
+    la, lb = a.splitlines(), b.splitlines()
+    bl, fl = la[line - 1], lb[line - 1]
     module = module_name(cand.path)
     found = enclosing_function(t_old, line, module)
     if found is None:
@@ -655,7 +664,7 @@ def examine(cand: Candidate, old: bytes, new: bytes, stats: RepoStats) -> dict[s
         function, first, last = found
         buggy_fn = "\n".join(la[first - 1 : last]) + "\n"
         fixed_fn = "\n".join(lb[first - 1 : last]) + "\n"
-    stats.fixes += 1
+    span = {"line": line, "column": edit.col + 1, "end_line": line, "end_column": edit.end + 1}
     return {
         "id": f"{cand.commit[:12]}:{cand.path}:{line}",
         "repo": "",
@@ -672,20 +681,8 @@ def examine(cand: Candidate, old: bytes, new: bytes, stats: RepoStats) -> dict[s
         "line": line,
         "buggy_line": bl,
         "fixed_line": fl,
-        "bug": {
-            "line": line,
-            "column": edit.col + 1,
-            "end_line": line,
-            "end_column": edit.end + 1,
-            "text": edit.bug,
-        },
-        "fix": {
-            "line": line,
-            "column": edit.col + 1,
-            "end_line": line,
-            "end_column": edit.end + 1,
-            "replacement": edit.replacement,
-        },
+        "bug": {**span, "text": edit.bug},
+        "fix": {**span, "replacement": edit.replacement},
         "buggy_function": buggy_fn,
         "fixed_function": fixed_fn,
         "source": a,

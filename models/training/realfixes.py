@@ -561,31 +561,39 @@ def report(
             f"| {rule} | {len(rows)} | {sum(s.expressible for s in rows)} | " + " | ".join(cells) + " |"
         )
     if linters:
-        n = len(first)
-        any_lint = [any(v[k] for v in linters.values()) for k in range(n)]
-        out += [
-            "",
-            "Linters on the buggy side (a message on the fixed line that the fixed file does not have):",
-            "",
-        ]
-        out += ["| linter | fixes caught |", "|---|---:|"]
-        for lint, hits in linters.items():
-            out.append(f"| {lint} | {sum(hits)} ({_pct(sum(hits) / max(n, 1))}) |")
-        out.append(f"| any of them | {sum(any_lint)} ({_pct(sum(any_lint) / max(n, 1))}) |")
-        out += [
-            "",
-            "| model | joint on the fixes no linter catches | joint on the fixes a linter catches |",
-            "|---|---:|---:|",
-        ]
-        for name in names:
-            rows = models[name]
-            miss = [s for s, c in zip(rows, any_lint) if not c]
-            hit = [s for s, c in zip(rows, any_lint) if c]
-            out.append(
-                f"| {name} | {_pct(metrics(miss, 0)['joint'])} ({len(miss)}) "
-                f"| {_pct(metrics(hit, 0)['joint'])} ({len(hit)}) |"
-            )
+        out += _linter_lines(models, linters)
     return "\n".join(out) + "\n"
+
+
+def _linter_lines(models: dict[str, list[Scored]], linters: dict[str, list[bool]]) -> list[str]:
+    """The report's linter tables: what each linter catches, and each model's joint accuracy on
+    the fixes no linter catches and on those one does."""
+    first = next(iter(models.values()))
+    out: list[str] = []
+    n = len(first)
+    any_lint = [any(v[k] for v in linters.values()) for k in range(n)]
+    out += [
+        "",
+        "Linters on the buggy side (a message on the fixed line that the fixed file does not have):",
+        "",
+    ]
+    out += ["| linter | fixes caught |", "|---|---:|"]
+    for lint, hits in linters.items():
+        out.append(f"| {lint} | {sum(hits)} ({_pct(sum(hits) / max(n, 1))}) |")
+    out.append(f"| any of them | {sum(any_lint)} ({_pct(sum(any_lint) / max(n, 1))}) |")
+    out += [
+        "",
+        "| model | joint on the fixes no linter catches | joint on the fixes a linter catches |",
+        "|---|---:|---:|",
+    ]
+    for name, rows in models.items():
+        miss = [s for s, c in zip(rows, any_lint) if not c]
+        hit = [s for s, c in zip(rows, any_lint) if c]
+        out.append(
+            f"| {name} | {_pct(metrics(miss, 0)['joint'])} ({len(miss)}) "
+            f"| {_pct(metrics(hit, 0)['joint'])} ({len(hit)}) |"
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- CLI

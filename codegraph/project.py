@@ -8,7 +8,10 @@ for files below the root, the dotted path relative to the root (``src/`` strippe
 second name when it is free, so namespace packages (no ``__init__.py``) resolve too.
 
 Code graphs are built lazily with :func:`codegraph.graph.build_file_graph` and kept until
-the file's content changes (a graph is keyed by the content's digest). Files that are not
+the file's content changes (a graph is keyed by the content's digest), at most
+``max_graphs`` of them: the least recently used graph (and its symbol table) is dropped
+and built again, identically, when it is needed again, so a scan's memory does not grow
+with the size of the tree. Files that are not
 Python text (binary, not UTF-8) or cannot be read are recorded in :attr:`Project.errors`.
 
 Call resolution is :mod:`codegraph.edges.calls`'; the project is its :class:`World`: it
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -31,7 +35,8 @@ from codegraph.graph import build_file_graph
 from codegraph.schema import CodeGraph, EdgeKind
 from codegraph.syntax import SourceError, read_source
 
-#: directory names never searched for source files
+#: code graphs a project keeps built at once (about 2 MB each for a 400-line file)
+MAX_GRAPHS = 48
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +134,8 @@ class Project:
     ``Project(root)`` indexes every Python file below ``root``; ``Project(files=[...])``
     exactly the files given (``root`` then defaults to their common directory). Paths are
     reported as given (or joined to ``root`` as given); methods accept any spelling of a
-    path. ``eager=True`` builds every graph at once, otherwise graphs are built on first use.
+    path. ``eager=True`` builds every graph at once, otherwise graphs are built on first use;
+    at most ``max_graphs`` are kept (None: all), the least recently used dropped first.
     """
 
     def __init__(
@@ -138,6 +144,7 @@ class Project:
         files: Iterable[str | os.PathLike[str]] | None = None,
         *,
         eager: bool = False,
+        max_graphs: int | None = MAX_GRAPHS,
     ) -> None:
         paths = [str(f) for f in files] if files is not None else []
         if root is None:
@@ -147,6 +154,10 @@ class Project:
         if files is None:
             paths = python_files(self.root) or []
         self._entries: dict[str, _Entry] = {}
+        #: the entries whose graph is built, least recently used first
+        self._built: OrderedDict[str, _Entry] = OrderedDict()
+        self.max_graphs = max_graphs
+        self.graphs_built = 0  # how many graphs were built (dropped ones count again)
         for p in paths:
             key = _key(p)
             self._entries.setdefault(key, _Entry(key, p))
@@ -192,6 +203,7 @@ class Project:
             if module != e.module or is_package != e.is_package:
                 e.module, e.is_package = module, is_package
                 e.reset()  # the graph's module name and relative imports depend on it
+                self._built.pop(e.key, None)
         # a package wins over a module of the same name, then the first path in sorted order
         for e in sorted(entries, key=lambda e: (not e.is_package, e.key)):
             table.setdefault(e.module, e)
@@ -257,8 +269,11 @@ class Project:
         return entry
 
     def _graph(self, entry: _Entry) -> CodeGraph | None:
-        if entry.graph is not None or entry.error is not None:
+        if entry.graph is not None:
+            self._built.move_to_end(entry.key)
             return entry.graph
+        if entry.error is not None:
+            return None
         source = entry.source
         if source is None:
             try:
@@ -274,6 +289,12 @@ class Project:
             entry.graph = build_file_graph(source, entry.path, entry.module)
         except SourceError as exc:
             entry.error = str(exc)
+            return None
+        self.graphs_built += 1
+        self._built[entry.key] = entry
+        while self.max_graphs is not None and len(self._built) > max(1, self.max_graphs):
+            _, old = self._built.popitem(last=False)
+            old.graph = old.symbols = None  # built again from its source when needed
         return entry.graph
 
     def _symbols(self, entry: _Entry) -> FileSymbols | None:
@@ -318,9 +339,11 @@ class Project:
             return
         entry.source, entry.digest = data, digest
         entry.reset()
+        self._built.pop(key, None)
 
     def remove_file(self, path: str | os.PathLike[str]) -> None:
         """Forget a file (no error when it is not part of the project)."""
+        self._built.pop(_key(path), None)
         if self._entries.pop(_key(path), None) is not None:
             self._rebuild_modules()
 

@@ -254,3 +254,31 @@ def test_cyclic_reexports_terminate(tmp_path: Path):
     (tmp_path / "c.py").write_text("import a\nfrom b import f\na.f()\nf()\ng()\n")
     project = Project(tmp_path)
     assert project.cross_file_calls(tmp_path / "c.py") == []
+
+
+def test_graphs_kept_are_bounded_and_dropped_ones_come_back_identical():
+    full = Project(FIXTURE, max_graphs=None)
+    small = Project(FIXTURE, max_graphs=2)
+    files = sorted(f for f in FIXTURE.rglob("*.py"))
+    assert len(files) > 3
+    expected = {f: cross(full, str(f.relative_to(FIXTURE))) for f in files}
+    for f in files:  # every file's cross-file edges need the graphs of the files it calls into
+        assert cross(small, str(f.relative_to(FIXTURE))) == expected[f]
+    assert sum(e.graph is not None for e in small._entries.values()) == 2
+    assert small.graphs_built > len(files)  # dropped graphs were built again
+    first = files[0]
+    g_full, g_small = full.graph(first), small.graph(first)
+    assert g_full is not None and g_small is not None
+    assert (g_small.type, g_small.text, g_small.src, g_small.dst, g_small.edge_kind) == (
+        g_full.type,
+        g_full.text,
+        g_full.src,
+        g_full.dst,
+        g_full.edge_kind,
+    )
+    # a file given by its content (an editor's unsaved text) is rebuilt from that content
+    small.update_file(first, b"def only():\n    return 1\n")
+    for f in files[1:]:
+        small.graph(f)
+    rebuilt = small.graph(first)
+    assert rebuilt is not None and "only" in rebuilt.text

@@ -171,6 +171,21 @@ class Vocabulary:
     def repair_token_id(self, token: str) -> int:
         return self._rep_ids.get(token, UNK_ID)
 
+    def node_type_array(self, node_types: Sequence[str]) -> np.ndarray:
+        """:meth:`node_type_id` of every entry, as an int64 array."""
+        get = self._type_ids.get
+        return np.fromiter((get(t, UNK_ID) for t in node_types), dtype=np.int64, count=len(node_types))
+
+    def subtoken_array(self, texts: Sequence[str]) -> np.ndarray:
+        """:meth:`subtoken_ids` of every entry, as an int64 array [len(texts), max_subtokens]: each
+        distinct text is split once (a unit repeats its names, and inner graph nodes have none)."""
+        distinct: dict[str, int] = {}
+        index = np.fromiter(
+            (distinct.setdefault(t, len(distinct)) for t in texts), dtype=np.int64, count=len(texts)
+        )
+        rows = _long([self.subtoken_ids(t) for t in distinct], (len(distinct), self.max_subtokens))
+        return rows[index]
+
     def subtoken_ids(self, text: str) -> list[int]:
         """The first ``max_subtokens`` subtoken ids of ``text``, padded with 0."""
         ids = self._text_cache.get(text)
@@ -301,8 +316,8 @@ def tensorize(unit: AnalysisUnit, vocab: Vocabulary) -> UnitArrays:
     if not 0 <= unit.num_function_nodes <= n:
         raise ValueError(f"{unit.function}: num_function_nodes {unit.num_function_nodes} out of range")
 
-    x_type = _long([vocab.node_type_id(t) for t in unit.node_type])
-    x_sub = _long([vocab.subtoken_ids(t) for t in unit.node_text], (n, vocab.max_subtokens))
+    x_type = vocab.node_type_array(unit.node_type)
+    x_sub = vocab.subtoken_array(unit.node_text)
     src, dst, kind = _long(unit.src), _long(unit.dst), _long(unit.edge_kind)
     if src.size and (min(int(src.min()), int(dst.min())) < 0 or max(int(src.max()), int(dst.max())) >= n):
         raise ValueError(f"{unit.function}: edge endpoint out of range 0..{n - 1}")

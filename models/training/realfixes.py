@@ -320,49 +320,86 @@ def score_inputs(rec: dict[str, Any], predictor: Any, clean: int = 0, seed: int 
     return entry
 
 
-def _best_of(
-    predictor: Any, datas: list[Any], repairs: list[list[int]], at: list[int | None]
-) -> list[tuple[tuple[int, int, float] | None, int | None]]:
-    """Per unit given as model inputs: its most likely (candidate, repair, confidence), and the most
-    likely repair at candidate ``at`` (None where ``at`` is None)."""
+def _chunk_probs(predictor: Any, packed: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    """P(location) of every candidate and P(repair) of every repair of a few packed units, with the
+    torch model of a checkpoint or with its runtime model (onnxruntime, what scans run)."""
+    from codegraph.models.runtime import RuntimePredictor, probabilities
+
+    if isinstance(predictor, RuntimePredictor):
+        from codegraph.models.tensorize import UnitArrays, batch_arrays
+
+        fields = [{k: v for k, v in p.items() if k != "num_nodes"} for p in packed]
+        arrays = [UnitArrays(p["num_nodes"], **f) for p, f in zip(packed, fields, strict=True)]
+        batch = batch_arrays(arrays)
+        no_bug, loc, rep = predictor.scores(batch)
+        _, p_loc, p_rep = probabilities(
+            no_bug, loc, rep, batch.cand_graph, batch.rep_cand, predictor.t_loc, predictor.t_rep
+        )
+        return p_loc.tolist(), p_rep.tolist()
     import torch
 
-    from codegraph.models.runtime import best_pair
     from codegraph.models.tensors import collate
+    from codegraph.models.training.dataset import unpack
+
+    with torch.inference_mode():
+        logits = predictor.model(collate([unpack(p) for p in packed]))
+        _, t_loc, t_rep = (t.exp().tolist() for t in logits.log_probs(predictor.t_loc, predictor.t_rep))
+    return t_loc, t_rep
+
+
+def _best_of(
+    predictor: Any, packed: list[dict[str, Any]], repairs: list[list[int]], at: list[int | None]
+) -> list[tuple[tuple[int, int, float] | None, int | None]]:
+    """Per unit given as packed model inputs: its most likely (candidate, repair, confidence), and
+    the most likely repair at candidate ``at`` (None where ``at`` is None)."""
+    from codegraph.models.runtime import best_pair
 
     out: list[tuple[tuple[int, int, float] | None, int | None]] = []
-    with torch.inference_mode():
-        for lo in range(0, len(datas), 32):
-            batch = collate(datas[lo : lo + 32])
-            logits = predictor.model(batch)
-            _, loc, rep = (t.exp().tolist() for t in logits.log_probs(predictor.t_loc, predictor.t_rep))
-            c0 = r0 = 0
-            for counts, ci in zip(repairs[lo : lo + 32], at[lo : lo + 32]):
-                loc_probs = loc[c0 : c0 + len(counts)]
-                rep_probs = []
-                for k in counts:
-                    rep_probs.append(rep[r0 : r0 + k])
-                    r0 += k
-                c0 += len(counts)
-                top = None if ci is None else max(range(len(rep_probs[ci])), key=rep_probs[ci].__getitem__)
-                out.append((best_pair(loc_probs, rep_probs), top))
+    for lo in range(0, len(packed), 32):
+        loc, rep = _chunk_probs(predictor, packed[lo : lo + 32])
+        c0 = r0 = 0
+        for counts, ci in zip(repairs[lo : lo + 32], at[lo : lo + 32]):
+            loc_probs = loc[c0 : c0 + len(counts)]
+            rep_probs = []
+            for k in counts:
+                rep_probs.append(rep[r0 : r0 + k])
+                r0 += k
+            c0 += len(counts)
+            top = None if ci is None else max(range(len(rep_probs[ci])), key=rep_probs[ci].__getitem__)
+            out.append((best_pair(loc_probs, rep_probs), top))
     return out
+
+
+#: a checkpoint named ``runtime:NAME`` is scored with its runtime model (the ONNX file its
+#: sidecar records, float32 or int8), not with its torch model
+RUNTIME_PREFIX = "runtime:"
+
+
+def load_scorer(checkpoint: str | None) -> Any:
+    """The torch predictor of ``checkpoint`` (None: the shipped model), or its runtime model when
+    it is named ``runtime:NAME``."""
+    if checkpoint is not None and checkpoint.startswith(RUNTIME_PREFIX):
+        from codegraph.models.runtime import load_runtime
+
+        rest = checkpoint[len(RUNTIME_PREFIX) :]
+        return load_runtime(None if rest in ("", "shipped") else rest)
+    from codegraph.models.predict import load_predictor
+
+    return load_predictor(checkpoint)
 
 
 def score_cached(
     entries: Sequence[dict[str, Any]], checkpoint: str | None
 ) -> tuple[list[Scored], list[tuple[float, int]]]:
-    """Scored fixes and (best confidence, lines) of each clean unit, from :func:`score_inputs` entries."""
-    from codegraph.models.predict import load_predictor
-    from codegraph.models.training.dataset import unpack
-
-    predictor = load_predictor(checkpoint)
+    """Scored fixes and (best confidence, lines) of each clean unit, from :func:`score_inputs` entries
+    (``checkpoint``: see :func:`load_scorer`)."""
+    predictor = load_scorer(checkpoint)
     flat = [(k, u) for k, e in enumerate(entries) for u in e["units"]]
     at = [
         entries[k]["match"][0] if u["role"] == "buggy" and entries[k]["match"] is not None else None
         for k, u in flat
     ]
-    bests = _best_of(predictor, [unpack(u["data"]) for _, u in flat], [u["repairs"] for _, u in flat], at)
+    bests = _best_of(predictor, [u["data"] for _, u in flat], [u["repairs"] for _, u in flat], at)
     per: dict[int, dict[str, Any]] = {}
     top_repair: dict[int, int | None] = {}
     clean: list[tuple[float, int]] = []
@@ -642,7 +679,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data", type=Path, default=DEFAULT_OUT)
     e.add_argument("--cache", type=Path, nargs="+", required=True, help="`cache --split test` output")
     e.add_argument(
-        "--model", nargs=3, action="append", metavar=("NAME", "CHECKPOINT", "THRESHOLD"), required=True
+        "--model",
+        nargs=3,
+        action="append",
+        metavar=("NAME", "CHECKPOINT", "THRESHOLD"),
+        required=True,
+        help="a checkpoint (`shipped`: the shipped one; `runtime:NAME`: its ONNX runtime model)",
     )
     e.add_argument("--linters", action="store_true", help="run ruff, pyflakes and pylint on the same fixes")
     e.add_argument("--linters-json", type=Path, help="the linters' catches: read when present, else written")

@@ -97,6 +97,16 @@ def test_cached_scores_agree_with_the_predictor() -> None:
     assert scored.expressible and len(clean) == 1 and clean[0][1] == 2
 
 
+def test_cached_scores_of_the_runtime_model_agree_with_the_torch_model() -> None:
+    entry = realfixes.score_inputs(record(), load_predictor(None), clean=1)
+    (torch_scored,), torch_clean = realfixes.score_cached([entry], None)
+    (runtime_scored,), runtime_clean = realfixes.score_cached([entry], "runtime:shipped")
+    assert abs(runtime_scored.confidence - torch_scored.confidence) < 1e-4
+    assert runtime_scored.fixed_confidence == pytest.approx(torch_scored.fixed_confidence, abs=1e-4)
+    assert (runtime_scored.loc_ok, runtime_scored.joint_ok) == (torch_scored.loc_ok, torch_scored.joint_ok)
+    assert [c for c, _ in runtime_clean] == pytest.approx([c for c, _ in torch_clean], abs=1e-4)
+
+
 def scored(conf: float, joint: bool, fixed: float) -> Scored:
     return Scored("i", "r", "CG001", True, conf, joint, joint, joint, fixed, 100)
 

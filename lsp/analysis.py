@@ -124,6 +124,7 @@ class AnalysisService:
         self.cache: PredictionCache | None = None
         self.model_error: str | None = None
         self._full_analyses = 0
+        self._analysed_before = False  # a whole-file analysis has settled the heap
 
     def submit(self, fn: Callable[[], T]) -> Future[T]:
         return self.worker.submit(fn)
@@ -288,10 +289,14 @@ class AnalysisService:
         A full collection over them takes a few hundred milliseconds, which would land in
         the middle of an edit's analysis now and then; frozen, they are never scanned again.
         Objects frozen while garbage would stay, so this runs only after a collection: at
-        start-up and after every :data:`REFREEZE_EVERY` whole-file analyses.
+        start-up, after the first whole-file analysis (the index then holds the document's
+        graphs: unfrozen, scanning them doubled the slowest edits' latency) and after every
+        :data:`REFREEZE_EVERY` whole-file analyses.
         """
+        first = not force and not self._analysed_before
+        self._analysed_before |= not force
         self._full_analyses += 1
-        if force or self._full_analyses >= REFREEZE_EVERY:
+        if force or first or self._full_analyses >= REFREEZE_EVERY:
             gc.collect()
             gc.freeze()
             self._full_analyses = 0

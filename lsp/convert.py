@@ -40,7 +40,7 @@ class LineIndex:
     """Positions of one text: pipeline (line, code-point column) <-> LSP (line, code units).
 
     The code units are counted by pygls's :class:`PositionCodec` for the negotiated
-    encoding. Lines are split at ``\\n`` like the pipeline's (a trailing ``\\r`` of a CRLF line
+    encoding (an ASCII line prefix is its length in every encoding: no count needed). Lines are split at ``\\n`` like the pipeline's (a trailing ``\\r`` of a CRLF line
     only follows the last column, so it never shifts one).
     """
 
@@ -60,6 +60,9 @@ class LineIndex:
             last = len(self.lines) - 1
             return types.Position(last, self.codec.client_num_units(self.lines[last]))
         row = max(line, 1) - 1
+        prefix = self.lines[row][: max(column, 1) - 1]
+        if prefix.isascii():  # one code unit per character in every encoding: what the codec counts
+            return types.Position(row, len(prefix))
         return self.codec.position_to_client_units(self.lines, ServerTextPosition(row, max(column, 1) - 1))
 
     def range(self, line: int, column: int, end_line: int, end_column: int) -> types.Range:

@@ -174,3 +174,16 @@ def test_a_diagnostic_with_broken_data_gets_no_action() -> None:
     diag = convert.to_diagnostic(finding(), index, 3, str, lambda p: index)
     diag.data = {"version": 3, "fix": {"range": {"start": {}}, "newText": "b"}, "line": "x"}
     assert convert.code_actions([diag], "file:///ws/m.py", 3, index, document_changes=True) == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+def test_every_column_agrees_with_the_position_codec(encoding: str) -> None:
+    from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
+
+    index = LineIndex(TEXT, encoding)
+    codec = PositionCodec(types.PositionEncodingKind(encoding))
+    lines = TEXT.split("\n")
+    for row, line in enumerate(lines):
+        for col in range(len(line) + 3):  # ASCII prefixes, non-ASCII ones, and beyond the end
+            expected = codec.position_to_client_units(lines, ServerTextPosition(row, col))
+            assert index.position(row + 1, col + 1) == expected

@@ -40,8 +40,9 @@ class LineIndex:
     """Positions of one text: pipeline (line, code-point column) <-> LSP (line, code units).
 
     The code units are counted by pygls's :class:`PositionCodec` for the negotiated
-    encoding (an ASCII line prefix is its length in every encoding: no count needed). Lines are split at ``\\n`` like the pipeline's (a trailing ``\\r`` of a CRLF line
-    only follows the last column, so it never shifts one).
+    encoding (an ASCII line prefix is its length in every encoding: no count needed).
+    Lines are split at ``\\n`` like the pipeline's (a trailing ``\\r`` of a CRLF line only
+    follows the last column, so it never shifts one).
     """
 
     def __init__(self, text: str, encoding: object = UTF16) -> None:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: mine realfix testsets train-baseline threshold setup demo test lint bench docs train clean
+.PHONY: mine realfix int8 testsets train-baseline threshold setup demo test lint bench docs train clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -95,6 +95,7 @@ mine: $(STAMP)
 # phase 1 first)
 REALFIX := $(BIN)/codegraph train realfixes
 RF := runs/realfix
+DEFAULT_T = $$($(BIN)/python -c "from codegraph.config import DEFAULT_MIN_CONFIDENCE as t; print(t)")
 realfix: $(STAMP)
 	$(REALFIX) build --data data/realfixes --out data/realfix-dataset --clean 1 --splits train
 	$(REALFIX) build --data data/realfixes --out data/realfix-dataset --clean 2 --splits valid
@@ -112,6 +113,16 @@ realfix: $(STAMP)
 		--out models/weights/REALFIX-EVAL.md
 	$(BIN)/codegraph train eval --checkpoint models/weights/detector --baseline $(PHASE1) \
 		--data data/dataset-full --split test --out models/weights/EVAL-phase2.md
+	$(MAKE) --no-print-directory int8
+
+# the runtime model that scans run: int8 when joint and no-bug accuracy stay within 0.5 points
+# of float32 on the injected test split (the table quantize_bench prints) and on the real fixes
+# (REALFIX-INT8.md: the torch model beside the int8 runtime at the default threshold)
+int8: $(STAMP)
+	$(BIN)/python benchmarks/quantize_bench.py --data data/dataset-full --split test
+	$(BIN)/codegraph train export models/weights/detector --int8
+	$(REALFIX) eval --cache $(RF)/cache-test.pt --model torch models/weights/detector $(DEFAULT_T) \
+		--model int8-runtime runtime:models/weights/detector $(DEFAULT_T) --out models/weights/REALFIX-INT8.md
 
 # the default threshold, chosen on the validation packages (their injected bugs and their
 # released code; after `make train`): writes runs/threshold/THRESHOLD.md

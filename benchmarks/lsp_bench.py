@@ -4,7 +4,7 @@ Starts the real server (`python -m codegraph lsp`) in a subprocess, opens a 2,00
 file, then makes one-line edits inside function bodies (the common case while typing)
 and, for comparison, edits that change a signature (a full re-analysis of the file).
 The debounce delay is set to 0 through initializationOptions, so the figures are the
-analysis and the protocol only. Target: p95 <= 150 ms for a body edit on 2 cores.
+analysis and the protocol only. Target: p95 <= 70 ms for a body edit on 2 cores.
 
     python benchmarks/lsp_bench.py [--edits 40] [--model PATH] [--lines 2000]
 
@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
-TARGET_P95_MS = 150.0
+TARGET_P95_MS = 70.0
 
 #: one function of the benchmark file (8 lines with the blank lines); ``{i}`` numbers it
 FUNCTION = """def step_{i}(items, limit, scale):

@@ -1,14 +1,16 @@
 """How a cold scan's time grows with the size of the tree: the standard library cut at
-about 10k and 100k lines, then whole (``--sizes 10000,100000,0``; 0: every file).
+about 10k and 100k lines, then whole (``--sizes 10000,100000,0``; 0: every file), its
+test packages included (about 700k lines in all; ``--no-tests`` leaves them out).
 
 Each size takes the stdlib's ``*.py`` files in path order (as ``scan_bench.py`` picks
-them: ``site-packages`` and the test packages left out) until it holds the lines asked
+them: ``site-packages`` left out) until it holds the lines asked
 for, copies them into a temporary tree and times one ``codegraph scan`` with an empty
 cache, peak memory summed over the whole process tree (``scan_bench.measure``). The
 last column divides each row's seconds per 1,000 lines by the first row's: 1.0
 everywhere is linear growth.
 
-    python benchmarks/scaling_bench.py [--sizes 10000,100000,0] [--jobs 2] [--model FILE] [--json FILE]
+    python benchmarks/scaling_bench.py [--sizes 10000,100000,0] [--no-tests] [--jobs 2] [--model FILE]
+                                       [--json FILE]
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def first_lines(files: list[Path], target: int) -> list[Path]:
 
 def run_sizes(args: argparse.Namespace) -> list[dict[str, Any]]:
     bench = _scan_bench()
-    root, files = bench.stdlib_files(None, False)
+    root, files = bench.stdlib_files(None, not args.no_tests)
     rows = []
     for target in args.sizes:
         chosen = first_lines(files, target)
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         default=[10_000, 100_000, 0],
         help="lines per tree, comma-separated (0: the whole standard library)",
     )
+    parser.add_argument("--no-tests", action="store_true", help="leave out the stdlib's test packages")
     parser.add_argument("--jobs", type=int, default=2, help="codegraph worker processes (default 2)")
     parser.add_argument("--model", help="codegraph checkpoint (default: the shipped model)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")

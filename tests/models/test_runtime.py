@@ -88,17 +88,38 @@ def test_float32_runtime_equals_the_torch_model(tmp_path: Path, overrides: dict)
     assert runtime.sha256 == hashlib.sha256(base.with_suffix(".onnx").read_bytes()).hexdigest()
 
 
-def test_the_shipped_runtime_model_equals_the_shipped_checkpoint() -> None:
-    runtime = load_runtime()
-    torch_side = Predictor(*load_checkpoint())
+def example_units() -> list:  # type: ignore[type-arg]
     units = []
     for path in sorted((ROOT / "examples").rglob("*.py")):
         g = build_file_graph(path.read_bytes(), str(path))
         units += [u for u in units_for_file(g, analyze_scopes(g)) if u.candidates]
     assert len(units) >= 10
-    assert max_difference(runtime.predict(units), torch_side.predict(units)) <= 1e-4
-    info = json.loads((ROOT / "models" / "weights" / "detector.json").read_text())
-    assert info["runtime"]["sha256"] == runtime.sha256
+    return units
+
+
+def test_the_shipped_runtime_model_is_the_int8_export_of_the_shipped_checkpoint(tmp_path: Path) -> None:
+    """The shipped runtime file is what `codegraph train export models/weights/detector --int8`
+    writes (the card's rule admitted int8: joint and no-bug accuracy moved by at most 0.5 points);
+    the float32 export of the same weights equals the torch model, and int8 stays close to it."""
+    weights = ROOT / "models" / "weights"
+    info = json.loads((weights / "detector.json").read_text())
+    assert info["runtime"]["dtype"] == "int8"
+    base = tmp_path / "detector"
+    for suffix in (".json", ".safetensors"):
+        (tmp_path / f"detector{suffix}").write_bytes((weights / f"detector{suffix}").read_bytes())
+    model = load_checkpoint(base)[0]
+    export_runtime(model, base, int8=True)
+    assert (tmp_path / "detector.onnx").read_bytes() == (weights / "detector.onnx").read_bytes()
+    shipped = load_runtime()
+    assert info["runtime"]["sha256"] == shipped.sha256
+    units = example_units()
+    torch_side = Predictor(*load_checkpoint()).predict(units)
+    export_runtime(model, base)
+    assert max_difference(load_runtime(base).predict(units), torch_side) <= 1e-4
+    int8 = shipped.predict(units)
+    assert max_difference(int8, torch_side) < 0.05
+    same = sum(a.best()[:2] == b.best()[:2] for a, b in zip(int8, torch_side, strict=True))  # type: ignore[index]
+    assert same >= 0.9 * len(units)
 
 
 def test_layer_plan_computes_only_what_the_heads_read(tmp_path: Path) -> None:

@@ -97,10 +97,18 @@ def test_cached_scores_agree_with_the_predictor() -> None:
     assert scored.expressible and len(clean) == 1 and clean[0][1] == 2
 
 
-def test_cached_scores_of_the_runtime_model_agree_with_the_torch_model() -> None:
+def test_cached_scores_of_the_runtime_model_agree_with_the_torch_model(tmp_path: Path) -> None:
+    from codegraph.models.export import export_runtime
+    from codegraph.models.predict import DEFAULT_CHECKPOINT, load_checkpoint
+
+    for suffix in (".json", ".safetensors"):  # the shipped weights with a float32 runtime model
+        (tmp_path / f"detector{suffix}").write_bytes(DEFAULT_CHECKPOINT.with_suffix(suffix).read_bytes())
+    export_runtime(load_checkpoint(tmp_path / "detector")[0], tmp_path / "detector")
     entry = realfixes.score_inputs(record(), load_predictor(None), clean=1)
     (torch_scored,), torch_clean = realfixes.score_cached([entry], None)
-    (runtime_scored,), runtime_clean = realfixes.score_cached([entry], "runtime:shipped")
+    (int8_scored,), _ = realfixes.score_cached([entry], "runtime:shipped")  # the shipped runtime: int8
+    assert abs(int8_scored.confidence - torch_scored.confidence) < 0.05
+    (runtime_scored,), runtime_clean = realfixes.score_cached([entry], f"runtime:{tmp_path / 'detector'}")
     assert abs(runtime_scored.confidence - torch_scored.confidence) < 1e-4
     assert runtime_scored.fixed_confidence == pytest.approx(torch_scored.fixed_confidence, abs=1e-4)
     assert (runtime_scored.loc_ok, runtime_scored.joint_ok) == (torch_scored.loc_ok, torch_scored.joint_ok)

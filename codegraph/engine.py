@@ -32,8 +32,10 @@ from codegraph.syntax import SourceError, decode_source, utf8_source
 if TYPE_CHECKING:
     from codegraph.project import Project
 
-#: files per detector call (and per task sent to a worker)
+#: files per detector call (and per task sent to a worker), and at most this many bytes of
+#: source unless one file is larger: a batch holds its files' graphs and units at once
 BATCH_FILES = 16
+BATCH_BYTES = 256 * 1024
 #: below this many bytes to analyse (about 10 s of work on one core), worker start-up
 #: (an interpreter and a model load each, 3-4 s) costs more than it saves
 PARALLEL_MIN_BYTES = 400_000
@@ -122,8 +124,18 @@ def _worker_batch(items: list[tuple[str, bytes]]) -> list[FileAnalysis]:
 
 
 def _batches(items: Sequence[tuple[str, bytes]], size: int) -> Iterator[list[tuple[str, bytes]]]:
-    for i in range(0, len(items), size):
-        yield list(items[i : i + size])
+    """Consecutive runs of at most ``size`` files and :data:`BATCH_BYTES` bytes (a larger file
+    alone)."""
+    batch: list[tuple[str, bytes]] = []
+    held = 0
+    for item in items:
+        if batch and (len(batch) >= size or held + len(item[1]) > BATCH_BYTES):
+            yield batch
+            batch, held = [], 0
+        batch.append(item)
+        held += len(item[1])
+    if batch:
+        yield batch
 
 
 def auto_jobs(settings_jobs: int, todo_bytes: int, todo_files: int) -> int:

@@ -8,10 +8,10 @@ for files below the root, the dotted path relative to the root (``src/`` strippe
 second name when it is free, so namespace packages (no ``__init__.py``) resolve too.
 
 Code graphs are built lazily with :func:`codegraph.graph.build_file_graph` and kept until
-the file's content changes (a graph is keyed by the content's digest), at most
-``max_graphs`` of them: the least recently used graph (and its symbol table) is dropped
-and built again, identically, when it is needed again, so a scan's memory does not grow
-with the size of the tree. Files that are not
+the file's content changes (a graph is keyed by the content's digest), up to
+``max_graph_nodes`` graph nodes in all: the least recently used graphs (and their symbol
+tables) are dropped and built again, identically, when they are needed again, so a scan's
+memory does not grow with the size of the tree. Files that are not
 Python text (binary, not UTF-8) or cannot be read are recorded in :attr:`Project.errors`.
 
 Call resolution is :mod:`codegraph.edges.calls`'; the project is its :class:`World`: it
@@ -35,8 +35,10 @@ from codegraph.graph import build_file_graph
 from codegraph.schema import CodeGraph, EdgeKind
 from codegraph.syntax import SourceError, read_source
 
-#: code graphs a project keeps built at once (about 2 MB each for a 400-line file)
-MAX_GRAPHS = 48
+#: graph nodes a project keeps built at once, over all its graphs (a graph node with its share
+#: of edges, scopes and symbols takes about 770 bytes: some 190 MB; a 400-line file has about
+#: 3,000); more graphs kept means fewer rebuilt for the context of the files that import them
+MAX_GRAPH_NODES = 250_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +137,8 @@ class Project:
     exactly the files given (``root`` then defaults to their common directory). Paths are
     reported as given (or joined to ``root`` as given); methods accept any spelling of a
     path. ``eager=True`` builds every graph at once, otherwise graphs are built on first use;
-    at most ``max_graphs`` are kept (None: all), the least recently used dropped first.
+    at most ``max_graph_nodes`` graph nodes' worth are kept (None: all; the last one built
+    always), the least recently used dropped first.
     """
 
     def __init__(
@@ -144,7 +147,7 @@ class Project:
         files: Iterable[str | os.PathLike[str]] | None = None,
         *,
         eager: bool = False,
-        max_graphs: int | None = MAX_GRAPHS,
+        max_graph_nodes: int | None = MAX_GRAPH_NODES,
     ) -> None:
         paths = [str(f) for f in files] if files is not None else []
         if root is None:
@@ -154,9 +157,10 @@ class Project:
         if files is None:
             paths = python_files(self.root) or []
         self._entries: dict[str, _Entry] = {}
-        #: the entries whose graph is built, least recently used first
-        self._built: OrderedDict[str, _Entry] = OrderedDict()
-        self.max_graphs = max_graphs
+        #: the keys of the entries whose graph is built, least recently used first: its node count
+        self._built: OrderedDict[str, int] = OrderedDict()
+        self._built_nodes = 0
+        self.max_graph_nodes = max_graph_nodes
         self.graphs_built = 0  # how many graphs were built (dropped ones count again)
         for p in paths:
             key = _key(p)
@@ -203,7 +207,7 @@ class Project:
             if module != e.module or is_package != e.is_package:
                 e.module, e.is_package = module, is_package
                 e.reset()  # the graph's module name and relative imports depend on it
-                self._built.pop(e.key, None)
+                self._unbuilt(e.key)
         # a package wins over a module of the same name, then the first path in sorted order
         for e in sorted(entries, key=lambda e: (not e.is_package, e.key)):
             table.setdefault(e.module, e)
@@ -291,11 +295,20 @@ class Project:
             entry.error = str(exc)
             return None
         self.graphs_built += 1
-        self._built[entry.key] = entry
-        while self.max_graphs is not None and len(self._built) > max(1, self.max_graphs):
-            _, old = self._built.popitem(last=False)
-            old.graph = old.symbols = None  # built again from its source when needed
+        self._built[entry.key] = entry.graph.num_nodes
+        self._built_nodes += entry.graph.num_nodes
+        budget = self.max_graph_nodes
+        while budget is not None and self._built_nodes > budget and len(self._built) > 1:
+            key, nodes = self._built.popitem(last=False)
+            self._built_nodes -= nodes
+            old = self._entries.get(key)
+            if old is not None:
+                old.graph = old.symbols = None  # built again from its source when needed
         return entry.graph
+
+    def _unbuilt(self, key: str) -> None:
+        """Forget that ``key``'s graph is built (it was reset or removed)."""
+        self._built_nodes -= self._built.pop(key, 0)
 
     def _symbols(self, entry: _Entry) -> FileSymbols | None:
         if entry.symbols is None:
@@ -339,11 +352,11 @@ class Project:
             return
         entry.source, entry.digest = data, digest
         entry.reset()
-        self._built.pop(key, None)
+        self._unbuilt(key)
 
     def remove_file(self, path: str | os.PathLike[str]) -> None:
         """Forget a file (no error when it is not part of the project)."""
-        self._built.pop(_key(path), None)
+        self._unbuilt(_key(path))
         if self._entries.pop(_key(path), None) is not None:
             self._rebuild_modules()
 

@@ -324,3 +324,13 @@ def test_per_file_ignores_extend_select_and_file_noqa(tree: Path, capsys) -> Non
     _, data = scan_json(["pkg"], capsys)
     assert not any(f["path"] == "pkg/util.py" for f in data["findings"])
     assert data["stats"]["files"] == 4 and data["stats"]["functions"] > 0
+
+
+def test_batches_hold_a_bounded_number_of_files_and_bytes():
+    from codegraph import engine
+
+    big = engine.BATCH_BYTES // 2 + 1
+    items = [("a", b"x" * big), ("b", b"x" * big), ("c", b"x" * 10), ("d", b"x" * (3 * big)), ("e", b"")]
+    assert [[p for p, _ in b] for b in engine._batches(items, 16)] == [["a"], ["b", "c"], ["d"], ["e"]]
+    small = [(str(i), b"x") for i in range(5)]
+    assert [len(b) for b in engine._batches(small, 2)] == [2, 2, 1]

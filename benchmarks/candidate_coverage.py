@@ -8,6 +8,11 @@ to the buggy file, gives a file whose AST is the fixed file's; its *location* is
 a candidate's repair range overlaps the bug's range. Fixes are grouped by rule; the ones
 the miner files under ``other`` by their kind (``other:none`` ...).
 
+A fix's repair text *occurs in the file* when each token of its replacement is a token
+somewhere in the buggy file: the most a candidate set drawn from the file's own tokens
+could express (a string literal whose fixed text is new, such as a corrected message,
+is beyond any enumeration).
+
 Also counts the candidates (locations) and (location, repair) pairs per unit, over the
 units of the records' files and of any ``--paths`` given (mean, p95, max).
 
@@ -19,8 +24,10 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import io
 import json
 import sys
+import tokenize
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -104,6 +111,19 @@ def check(rec: dict[str, Any]) -> tuple[bool, bool, int]:
     return located, expressed, len(unit.candidates)
 
 
+def _tokens(text: str) -> list[str]:
+    try:
+        return [t.string for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.string.strip()]
+    except (tokenize.TokenError, SyntaxError):
+        return text.split()
+
+
+def repair_in_file(rec: dict[str, Any]) -> bool:
+    """Whether every token of the fix's replacement is a token of the buggy file."""
+    present = set(_tokens(rec["source"]))
+    return all(t in present for t in _tokens(rec["fix"]["replacement"]))
+
+
 def unit_sizes(paths: Sequence[Path]) -> list[tuple[int, int]]:
     """(candidates, repairs) of every unit of every ``.py`` file under ``paths``."""
     out = []
@@ -140,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for rec in records(args.records, args.split):
         counts = by_group[group_of(rec)]
         counts["fixes"] += 1
+        counts["in_file"] += repair_in_file(rec)
         try:
             located, expressed, _ = check(rec)
         except (SyntaxError, ValueError, IndexError):
@@ -153,13 +174,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows[group] = {**c, "coverage": round(c["expressed"] / c["fixes"], 4) if c["fixes"] else 0.0}
         print(
             f"{group:<24} {c['fixes']:>6} fixes  location {c['located'] / c['fixes']:6.1%}  "
-            f"location+repair {c['expressed'] / c['fixes']:6.1%}"
+            f"location+repair {c['expressed'] / c['fixes']:6.1%}  "
+            f"repair text in the file {c['in_file'] / c['fixes']:6.1%}"
         )
     ruled = [by_group[g] for g in by_group if not g.startswith("other")]
     total = sum(c["fixes"] for c in ruled)
     if total:
         share = sum(c["expressed"] for c in ruled) / total
         print(f"{'CG001-CG008':<24} {total:>6} fixes  location+repair {share:6.1%}")
+    everything = [by_group[g] for g in by_group]
+    fixes = sum(c["fixes"] for c in everything)
+    if fixes:
+        expressed = sum(c["expressed"] for c in everything) / fixes
+        in_file = sum(c["in_file"] for c in everything) / fixes
+        tail = f"repair text in the file {in_file:6.1%}"
+        print(f"{'all':<24} {fixes:>6} fixes  location+repair {expressed:6.1%}  {tail}")
     sizes = unit_sizes(args.paths) if args.paths else []
     counts = {
         "candidates": summary([a for a, _ in sizes]),

@@ -11,10 +11,11 @@ line). When an edit leaves the skeleton as it was, only function bodies changed:
   removed above it (a finding whose evidence lies in a dirty body is recomputed);
 * the dirty functions are analysed in a *reduced* copy of the file where the functions
   they do not name are blanked out byte for byte (every character but line breaks
-  becomes a space): module-level functions down to a ``...`` statement in their place
-  (decorators included; the statement keeps the module's control flow as it was),
-  methods down to their signature (a class header lists its methods' signatures) and a
-  ``...`` body.
+  becomes a space): module-level functions far from the dirty ones down to a ``...``
+  statement in their place (decorators included; the statement keeps the module's
+  control flow as it was), the nearest ones (whose names a unit's name candidates may
+  offer) and methods down to their signature (a class header lists its methods'
+  signatures) and a ``...`` body.
   Lines, columns and byte offsets stay those of the real text, while the graph to build
   shrinks to the module statements, the classes and a few functions. A dirty
   function's unit sees the same context there as in the whole file: it only takes
@@ -46,6 +47,9 @@ _IDENTIFIERS = "(identifier) @id"
 #: the methods a call of the class itself runs (a unit's callee context follows them)
 CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__", "__call__"})
 _NOT_A_LINE_BREAK = re.compile(rb"[^\r\n]")
+#: module-level functions kept as signatures on each side of a dirty function (at least
+#: ``cg001``'s ``MAX_NAME_REPAIRS``: the names a unit's name candidates come from)
+NEAR_DEFINITIONS = 12
 _CALLS = """
 (call function: (identifier) @callee)
 (call function: (attribute attribute: (identifier) @callee))
@@ -253,7 +257,9 @@ class Plan:
     def reduced_source(self) -> bytes:
         """The new text with the functions that the dirty ones do not depend on blanked out (same
         length, same line breaks): each down to its decorators, its signature and a ``...`` body,
-        so the names it binds (the module's functions, a class's methods) stay bound.
+        so the names it binds (the module's functions, a class's methods) stay bound; module-level
+        functions farther than :data:`NEAR_DEFINITIONS` from every dirty one down to a ``...``
+        statement in their place (no unit of a dirty function holds their names).
 
         A function stays when a dirty function names it (a callee, or a class whose constructor
         it calls), or when it mentions a module-level name that a dirty function uses too: the
@@ -277,11 +283,29 @@ class Plan:
                 if home is not None:
                     keep.add(home)
         out = bytearray(new.source)
+        near = self._near_module_functions()
         for i, f in enumerate(new.functions):
             if i in keep:
                 continue
-            _blank(out, f.block_start, f.block_end)
+            if f.module_level and i not in near:  # its name is in no dirty unit: the whole definition
+                _blank(out, f.outer_start, f.end_byte)
+            else:
+                _blank(out, f.block_start, f.block_end)
         return bytes(out)
+
+    def _near_module_functions(self) -> set[int]:
+        """The module-level functions among the :data:`NEAR_DEFINITIONS` nearest to each dirty
+        function on either side: a unit's name candidates are module-level names near its
+        function (``cg001``'s ``_names``), so their definitions stay; farther ones and the names
+        they bind are not in any dirty unit."""
+        functions = self.new.functions
+        module = [i for i, f in enumerate(functions) if f.module_level]
+        starts = [functions[i].start_byte for i in module]
+        near: set[int] = set()
+        for d in self.dirty:
+            k = bisect.bisect_left(starts, functions[d].start_byte)
+            near.update(module[max(0, k - NEAR_DEFINITIONS) : k + NEAR_DEFINITIONS + 1])
+        return near
 
 
 def _function_at_byte(layout: Layout, offset: int) -> int | None:

@@ -132,6 +132,7 @@ def units(source: bytes, functions: set[str] | None = None) -> dict[str, tuple[o
 SOURCES = {
     "base": BASE,
     "benchmark": benchmark_source(120),
+    "benchmark, far definitions": benchmark_source(300),  # more module-level functions than are kept
     **{f"{m.__name__} (stdlib)": Path(m.__file__).read_text(encoding="utf-8") for m in (textwrap, shlex)},
 }
 
@@ -153,3 +154,6 @@ def test_dirty_functions_see_the_same_unit_in_the_reduced_text(source: str) -> N
         dirty = {g.qualname for g in graph.functions if plan.is_dirty_byte(graph.start_byte[g.node])}
         assert dirty, f.name
         assert units(reduced, dirty) == units(edited, dirty), f.name
+        module_level = sum(g.module_level for g in new.functions)
+        if module_level > 2 * incremental.NEAR_DEFINITIONS + 2:  # far definitions are gone entirely
+            assert reduced.count(b"\ndef ") < edited.count(b"\ndef "), f.name

@@ -157,3 +157,9 @@ def test_dirty_functions_see_the_same_unit_in_the_reduced_text(source: str) -> N
         module_level = sum(g.module_level for g in new.functions)
         if module_level > 2 * incremental.NEAR_DEFINITIONS + 2:  # far definitions are gone entirely
             assert reduced.count(b"\ndef ") < edited.count(b"\ndef "), f.name
+
+
+def test_the_definitions_kept_near_a_dirty_function_cover_its_name_candidates() -> None:
+    from codegraph.rules import cg001_variable_misuse
+
+    assert incremental.NEAR_DEFINITIONS >= cg001_variable_misuse.MAX_NAME_REPAIRS

@@ -65,18 +65,12 @@ def scores(predictor, units) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[n
 
 def split_scores(predictor, datas) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
     """(joint right, said no bug) per stored unit of a dataset split, with the runtime model."""
-    from codegraph.models.runtime import probabilities
-    from codegraph.models.tensorize import batch_arrays
     from codegraph.models.tensors import to_arrays
 
     joint, said_clean = [], []
     for lo in range(0, len(datas), 32):
         arrays = [predictor.transform(to_arrays(d)) for d in datas[lo : lo + 32]]
-        batch = batch_arrays(arrays)
-        no_bug, loc, rep = predictor.scores(batch)
-        p_clean, p_loc, p_rep = probabilities(
-            no_bug, loc, rep, batch.cand_graph, batch.rep_cand, predictor.t_loc, predictor.t_rep
-        )
+        p_clean, p_loc, p_rep = predictor.probabilities(arrays)
         c0 = r0 = 0
         for g, a in enumerate(arrays):
             nc, nr = len(a.cand_node), len(a.rep_cand)

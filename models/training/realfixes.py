@@ -323,18 +323,14 @@ def score_inputs(rec: dict[str, Any], predictor: Any, clean: int = 0, seed: int 
 def _chunk_probs(predictor: Any, packed: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
     """P(location) of every candidate and P(repair) of every repair of a few packed units, with the
     torch model of a checkpoint or with its runtime model (onnxruntime, what scans run)."""
-    from codegraph.models.runtime import RuntimePredictor, probabilities
+    from codegraph.models.runtime import RuntimePredictor
 
     if isinstance(predictor, RuntimePredictor):
-        from codegraph.models.tensorize import UnitArrays, batch_arrays
+        from codegraph.models.tensorize import UnitArrays
 
         fields = [{k: v for k, v in p.items() if k != "num_nodes"} for p in packed]
         arrays = [UnitArrays(p["num_nodes"], **f) for p, f in zip(packed, fields, strict=True)]
-        batch = batch_arrays(arrays)
-        no_bug, loc, rep = predictor.scores(batch)
-        _, p_loc, p_rep = probabilities(
-            no_bug, loc, rep, batch.cand_graph, batch.rep_cand, predictor.t_loc, predictor.t_rep
-        )
+        _, p_loc, p_rep = predictor.probabilities(arrays)
         return p_loc.tolist(), p_rep.tolist()
     import torch
 

@@ -29,6 +29,7 @@ TRAIN_COMMANDS: Table = {
     ),
     "mine": ("codegraph.models.training.mining", "mine real one-token fixes from git histories, split them"),
     "realfixes": ("codegraph.models.training.realfixes", "real fixes as training units, scored"),
+    "mutations": ("codegraph.models.training.mutations", "fit injected bugs to the real training fixes"),
     "threshold": (
         "codegraph.models.training.threshold",
         "choose the default threshold on the validation packages",

@@ -97,6 +97,27 @@ class BuildParams:
     shortcuts: bool = True
     rw_k: int = 8
     lap_k: int = 8
+    #: a mutation fit (:mod:`~codegraph.models.training.mutations`) to draw injected bugs from,
+    #: and its sha256; empty: uniform injection (:func:`~codegraph.models.training.rewrites.choose_rewrite`)
+    mutations: str = ""
+    mutations_sha256: str = ""
+
+
+def _chooser(params: BuildParams) -> Any:
+    """``choose(rng, sites, source) -> (ci, ri) | None`` of the build: the fit's, or uniform."""
+    from codegraph.models.training.rewrites import choose_rewrite
+
+    if not params.mutations:
+        return lambda rng, sites, source: choose_rewrite(rng, sites)
+    fit = _FITS.get(params.mutations)
+    if fit is None:
+        from codegraph.models.training.mutations import load_fit
+
+        fit = _FITS[params.mutations] = load_fit(params.mutations)
+    return fit.choose
+
+
+_FITS: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -237,11 +258,12 @@ def file_samples(
     ``project`` is the package's :class:`~codegraph.project.Project` holding ``path``.
     """
     from codegraph.context import ContextBuilder
-    from codegraph.models.training.rewrites import Rewrite, choose_rewrite, inject_many, injection_sites
+    from codegraph.models.training.rewrites import Rewrite, inject_many, injection_sites
     from codegraph.rules import analysis_functions
     from codegraph.scope_analysis import scopes_of
 
     out = FileSamples()
+    choose = _chooser(params)
     g = project.graph(path)
     if g is None or g.has_error:
         out.skipped_file = True
@@ -261,7 +283,7 @@ def file_samples(
         unit.meta["package"] = package
         rng = function_rng(params.seed, relpath, k, func.qualname)
         sites[len(slots)] = injection_sites(unit, func, g, scopes)  # the candidates, then extra injections
-        pick = None if rng.random() < params.no_bug_ratio else choose_rewrite(rng, sites[len(slots)])
+        pick = None if rng.random() < params.no_bug_ratio else choose(rng, sites[len(slots)], g.source)
         if pick is None:
             unit.meta["rule"] = NO_BUG
             slots.append(unit)
@@ -286,7 +308,7 @@ def file_samples(
                 slots[slot] = result.unit
                 continue
             rng, unit, old = pending[slot]
-            again = choose_rewrite(rng, sites[slot]) if attempt == 0 else None
+            again = choose(rng, sites[slot], g.source) if attempt == 0 else None
             if again is not None and again != old:
                 retry[slot] = (rng, unit, again)
         pending = retry
@@ -917,6 +939,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--rw-k", type=int, default=8)
     build.add_argument("--lap-k", type=int, default=8)
+    build.add_argument(
+        "--mutations",
+        type=Path,
+        default=None,
+        help="draw injected bugs from this mutation fit (codegraph train mutations fit) instead of uniformly",
+    )
     stats = sub.add_parser("stats", help="print the dataset's figures")
     stats.add_argument("--out", type=Path, default=DEFAULT_OUT)
     stats.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -931,6 +959,17 @@ def main(argv: Sequence[str]) -> int:
         if not 0.0 <= args.no_bug_ratio <= 1.0:
             console.print("[red]--no-bug-ratio must be between 0 and 1")
             return 2
+        mutations, mutations_sha = "", ""
+        if args.mutations is not None:
+            from codegraph.models.training.mutations import MutationError, load_fit
+
+            try:
+                load_fit(args.mutations)
+            except MutationError as exc:
+                console.print(f"[red]error:[/] {exc}")
+                return 2
+            mutations = str(args.mutations.resolve())
+            mutations_sha = hashlib.sha256(args.mutations.read_bytes()).hexdigest()
         params = BuildParams(
             seed=args.seed,
             no_bug_ratio=args.no_bug_ratio,
@@ -942,6 +981,8 @@ def main(argv: Sequence[str]) -> int:
             encodings=not args.no_encodings,
             rw_k=args.rw_k,
             lap_k=args.lap_k,
+            mutations=mutations,
+            mutations_sha256=mutations_sha,
         )
         try:
             manifest = build_dataset(

@@ -54,14 +54,18 @@ def test_the_real_fix_is_marked_on_the_buggy_unit() -> None:
     assert [u.function for u in fu.clean] == ["other"]
 
 
-def test_a_fix_outside_the_enumeration_is_not_expressible() -> None:
-    rec = record(
+def unexpressible_record() -> dict[str, Any]:
+    """A fix to a name that occurs nowhere in the file: outside the enumeration."""
+    return record(
         buggy_line="    return width * width * scale",
         fixed_line="    return width * width * SCALE",
         bug={"line": 3, "column": 32, "end_line": 3, "end_column": 37, "text": "scale"},
         fix={"line": 3, "column": 32, "end_line": 3, "end_column": 37, "replacement": "SCALE"},
     )
-    fu = fix_units(rec)
+
+
+def test_a_fix_outside_the_enumeration_is_not_expressible() -> None:
+    fu = fix_units(unexpressible_record())
     assert fu.match is None and fu.buggy is not None and fu.buggy.bug == -1
 
 

@@ -541,12 +541,13 @@ def report(
     thresholds: dict[str, float],
     linters: dict[str, list[bool]] | None,
     released: dict[str, list[tuple[float, int]]] | None = None,
+    split: str = "test",
 ) -> str:
     """Markdown: per model and rule, accuracies at any confidence and figures at its threshold."""
     names = list(models)
     first = models[names[0]]
     out = [
-        f"{len(first)} real fixes of the test split "
+        f"{len(first)} real fixes of the {split} split "
         f"({sum(s.expressible for s in first)} expressible by the candidate enumeration), "
         f"from {len({s.repo for s in first})} repositories absent from training. Localisation: the top "
         "location holds the bug; repair: at the real location the top repair is the real one (over "
@@ -674,6 +675,7 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="the real-fix test split: models side by side, per rule, linters")
     e.add_argument("--data", type=Path, default=DEFAULT_OUT)
     e.add_argument("--cache", type=Path, nargs="+", required=True, help="`cache --split test` output")
+    e.add_argument("--split", choices=SPLITS, default="test", help="the split the cache holds")
     e.add_argument(
         "--model",
         nargs=3,
@@ -766,13 +768,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             saved = json.loads(args.linters_json.read_text(encoding="utf-8"))
             lint = {name: [saved[name][i] for i in ids] for name in saved}
         else:
-            by_id = {r["id"]: r for r in read_split(args.data, "test")}
+            by_id = {r["id"]: r for r in read_split(args.data, args.split)}
             lint = catches([by_id[i] for i in ids])
             if args.linters_json:
                 args.linters_json.write_text(
                     json.dumps({name: dict(zip(ids, hits)) for name, hits in lint.items()}) + "\n"
                 )
-    text = report(models, thresholds, lint, released or None)
+    text = report(models, thresholds, lint, released or None, split=args.split)
     if args.json:
         args.json.write_text(json.dumps({k: [asdict(s) for s in v] for k, v in models.items()}) + "\n")
     if args.out:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: mine realfix int8 testsets train-baseline threshold setup demo test lint bench docs train clean
+.PHONY: mine adapt realfix int8 testsets train-baseline threshold setup demo test lint bench docs train clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,23 +39,30 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -c "from codegraph.rule_docs import write_docs; write_docs()"
 
-# the shipped checkpoint's recipe, both phases: phase 1 on injected bugs (corpus, two dataset
+# the shipped checkpoint's recipe, all phases: phase 1 on injected bugs (corpus, two dataset
 # builds, shipped.toml; about 3 hours on 2 cores), then the real fixes (`make mine`: about an
-# hour with the mirrors at hand) and phase 2 on them (`make realfix`: about 40 minutes); every
-# step resumes after an interruption
+# hour when the mirrors must be cloned), phase 1b on injected bugs drawn like them (`make adapt`:
+# about 45 minutes) and phase 2 on them (`make realfix`: about 50 minutes); every step resumes
+# after an interruption
 train: $(STAMP)
 	$(BIN)/codegraph train corpus build
 	$(BIN)/codegraph train dataset build --out data/dataset-full --seed 0 --jobs 2
 	$(BIN)/codegraph train dataset build --out data/dataset-seed1 --seed 1 --splits train --vocab data/dataset-full --jobs 2
 	$(BIN)/codegraph train run --config models/training/shipped.toml --resume --export $(PHASE1)
-	$(MAKE) --no-print-directory mine realfix
+	$(MAKE) --no-print-directory mine adapt realfix
 	$(MAKE) --no-print-directory testsets
 	$(BIN)/codegraph train eval --checkpoint models/weights/detector \
 		$(if $(wildcard runs/baseline/export/baseline.json),--baseline runs/baseline/export/baseline) \
 		$(EVALDATA) --split test --out models/weights/EVAL.md
 
-# phase 1's export: the start of phase 2 (realfix.toml's [train] init)
+# phase 1's export: the start of phase 1b (adapt.toml's [train] init)
 PHASE1 := runs/phase1/export/detector
+# phase 1b's export: the start of phase 2 (realfix.toml's [train] init)
+ADAPT := runs/adapt/export/detector
+MUTATIONS := models/training/mutations.json
+# the shipped model before phase 2 replaces it: REALFIX-EVAL.md's "previous" column
+PREVIOUS := runs/previous/detector
+PREVIOUS_T := 0.51
 
 # EVAL.md's test set: the held-out packages' test split with injection seed 0 (data/dataset-full)
 # and seeds 1-3 (other bugs in the same functions, the training vocabulary): 4x the units,
@@ -86,19 +93,31 @@ mine: $(STAMP)
 	$(BIN)/codegraph train mine split --data data/realfixes
 	$(BIN)/codegraph train mine report --data data/realfixes
 
+# phase 1b (adapt.toml): the phase-1 weights trained on injected bugs of the current candidate
+# enumeration drawn from the mutation fit of the real training fixes (which token real bugs put
+# where: `codegraph train mutations fit`, models/training/mutations.json), validated on the real
+# validation pairs (needs `make mine` and phase 1)
+adapt: $(STAMP)
+	$(REALFIX) build --data data/realfixes --out data/realfix-dataset --clean 2 --splits valid
+	$(BIN)/codegraph train mutations fit --data data/realfixes --out $(MUTATIONS)
+	$(BIN)/codegraph train dataset build --out data/dataset-fitted --splits train --seed 2 --file-fraction 0.25 \
+		--vocab data/realfix-dataset/vocab.json --mutations $(MUTATIONS) --jobs 2
+	$(BIN)/codegraph train run --config models/training/adapt.toml --resume --export $(ADAPT)
+
 # phase 2 on real fixes: the pairs (buggy function with its real fix, fixed function) and clean
-# functions of the training split, fine-tuning phase 1's weights (models/training/realfix.toml)
-# into the shipped model; then the score inputs of the validation and test splits, the
-# threshold chosen on validation (real fixes, their files' other functions and the corpus's
-# validation packages as released code), and the real-fix report of phase 1 (the previous
-# model, at the previous default 0.97) and the new one side by side (needs `make mine` and
-# phase 1 first)
+# functions of the training split, fine-tuning phase 1b's
+# weights (models/training/realfix.toml) into the shipped model; then the score inputs of the
+# validation and test splits, the threshold chosen on validation (real fixes, their files' other
+# functions and the corpus's validation packages as released code), and the real-fix report of
+# phase 1 (at its default 0.97), the previous shipped model (at its 0.51) and the new one side by
+# side (needs `make mine` and `make adapt` first)
 REALFIX := $(BIN)/codegraph train realfixes
 RF := runs/realfix
 DEFAULT_T = $$($(BIN)/python -c "from codegraph.config import DEFAULT_MIN_CONFIDENCE as t; print(t)")
 realfix: $(STAMP)
+	test -f $(PREVIOUS).json || { mkdir -p $(dir $(PREVIOUS)) && cp models/weights/detector.json \
+		models/weights/detector.safetensors $(dir $(PREVIOUS)); }
 	$(REALFIX) build --data data/realfixes --out data/realfix-dataset --clean 1 --splits train
-	$(REALFIX) build --data data/realfixes --out data/realfix-dataset --clean 2 --splits valid
 	$(BIN)/codegraph train run --config models/training/realfix.toml --resume --max-steps 1000 \
 		--export models/weights/detector
 	$(REALFIX) cache --split valid --clean 1 --out $(RF)/cache-valid.pt
@@ -108,7 +127,8 @@ realfix: $(STAMP)
 	$(REALFIX) threshold --cache $(RF)/cache-valid.pt --checkpoint models/weights/detector \
 		--corpus-flags $(RF)/corpus-flags-valid.json --json $(RF)/threshold.json
 	$(REALFIX) eval --cache $(RF)/cache-test.pt --released $(RF)/cache-test.pt --linters \
-		--linters-json $(RF)/linters-test.json --model previous $(PHASE1) 0.97 \
+		--linters-json $(RF)/linters-test.json --model phase-1 $(PHASE1) 0.97 \
+		--model previous $(PREVIOUS) $(PREVIOUS_T) \
 		--model new models/weights/detector $$(python3 -c "import json; print(json.load(open('$(RF)/threshold.json'))['choice'][0])") \
 		--out models/weights/REALFIX-EVAL.md
 	$(BIN)/codegraph train eval --checkpoint models/weights/detector --baseline $(PHASE1) \

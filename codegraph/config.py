@@ -26,7 +26,7 @@ from codegraph.rules import ALL_RULES, RULE_CODES, RULES_BY_CODE
 #: default confidence threshold, chosen on real fixes (`codegraph train realfixes threshold`, `make realfix`):
 #: the highest recall of the validation fixes with at most 2% of their fixed functions flagged and at most
 #: 0.3 findings per 1,000 lines of released code (the fixes' files, the corpus's validation packages)
-DEFAULT_MIN_CONFIDENCE = 0.51
+DEFAULT_MIN_CONFIDENCE = 0.53
 DEFAULT_BUDGET = 1500
 #: a smaller unit cannot hold a function with its candidates: nothing would be analysed, silently
 MIN_BUDGET = 100

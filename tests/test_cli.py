@@ -24,6 +24,7 @@ def test_help_lists_the_user_commands_and_train_groups_the_bench(capsys) -> None
         "export",
         "mine",
         "realfixes",
+        "mutations",
         "threshold",
     ]
     assert cli.main([]) == 2 and "commands:" in capsys.readouterr().out

@@ -177,8 +177,7 @@ class Example:
 def real_injection(rec: dict[str, Any]) -> Example | None:
     """The fixed function's injection sites and the pair that makes the real bug, if one does."""
     from codegraph.graph import build_file_graph
-    from codegraph.models.training.mining import fixed_source
-    from codegraph.models.training.realfixes import byte_range, function_units, innermost_function
+    from codegraph.models.training.mining import byte_range, fixed_source, function_units, innermost_function
     from codegraph.models.training.rewrites import injection_sites
     from codegraph.scope_analysis import scopes_of
     from codegraph.syntax import SourceError

@@ -39,7 +39,15 @@ from typing import Any
 
 from codegraph.command import CommandError
 from codegraph.config import Settings
-from codegraph.models.training.mining import DEFAULT_OUT, SPLITS, fixed_source, read_split
+from codegraph.models.training.mining import (
+    DEFAULT_OUT,
+    SPLITS,
+    byte_range,
+    fixed_source,
+    function_units,
+    innermost_function,
+    read_split,
+)
 
 RULES = [f"CG00{k}" for k in range(1, 9)]
 SHARD_UNITS = 100
@@ -49,41 +57,8 @@ DEFAULT_DATASET = Path("data/realfix-dataset")
 # --------------------------------------------------------------------------- units of one fix
 
 
-def byte_range(source: str, rec: dict[str, Any]) -> tuple[int, int, int, int]:
-    """(bug start, bug end, line start, line end) byte offsets of a record in its UTF-8 source."""
-    lines = source.splitlines(keepends=True)
-    line = rec["bug"]["line"]
-    line_start = sum(len(t.encode("utf-8")) for t in lines[: line - 1])
-    text = lines[line - 1]
-    col, end = rec["bug"]["column"] - 1, rec["bug"]["end_column"] - 1
-    start = line_start + len(text[:col].encode("utf-8"))
-    stop = line_start + len(text[:end].encode("utf-8"))
-    return start, stop, line_start, line_start + len(text.rstrip("\r\n").encode("utf-8"))
-
-
 def _squash(text: bytes) -> bytes:
     return b"".join(text.split())
-
-
-def innermost_function(graph: Any, byte: int) -> Any:
-    """The FunctionInfo of the innermost function whose text holds ``byte``; at module level the
-    module's own unit (:func:`~codegraph.rules.module_function`), as scans analyse it."""
-    from codegraph.rules import module_function
-
-    best, size = None, None
-    for f in graph.functions:
-        s, e = graph.start_byte[f.node], graph.end_byte[f.node]
-        if s <= byte < e and (size is None or e - s < size):
-            best, size = f, e - s
-    return module_function(graph) if best is None else best
-
-
-def function_units(graph: Any, funcs: Sequence[Any], budget: int) -> list[Any]:
-    from codegraph.context import ContextBuilder
-    from codegraph.scope_analysis import scopes_of
-
-    builder = ContextBuilder(graph, scopes_of(graph), None, budget=budget)
-    return [builder.build(f) for f in funcs]
 
 
 def matching_repair(

@@ -60,9 +60,10 @@ PHASE1 := runs/phase1/export/detector
 # phase 1b's export: the start of phase 2 (realfix.toml's [train] init)
 ADAPT := runs/adapt/export/detector
 MUTATIONS := models/training/mutations.json
-# the shipped model before phase 2 replaces it: REALFIX-EVAL.md's "previous" column
+# the shipped model before phase 2 replaces it: REALFIX-EVAL.md's "previous" column, at the
+# default threshold codegraph.config holds for it
 PREVIOUS := runs/previous/detector
-PREVIOUS_T := 0.51
+PREVIOUS_T = $(DEFAULT_T)
 
 # EVAL.md's test set: the held-out packages' test split with injection seed 0 (data/dataset-full)
 # and seeds 1-3 (other bugs in the same functions, the training vocabulary): 4x the units,
@@ -109,7 +110,7 @@ adapt: $(STAMP)
 # weights (models/training/realfix.toml) into the shipped model; then the score inputs of the
 # validation and test splits, the threshold chosen on validation (real fixes, their files' other
 # functions and the corpus's validation packages as released code), and the real-fix report of
-# phase 1 (at its default 0.97), the previous shipped model (at its 0.51) and the new one side by
+# phase 1 (at its default 0.97), the previous shipped model (at its default) and the new one side by
 # side (needs `make mine` and `make adapt` first)
 REALFIX := $(BIN)/codegraph train realfixes
 RF := runs/realfix

@@ -59,8 +59,8 @@ def benchmark_source(lines: int) -> str:
 
 def find_model(given: str | None, workdir: Path) -> tuple[str, str]:
     """(checkpoint path, description): the given one, the shipped one, or a tiny random one."""
-    if given:
-        return given, Path(given).name
+    if given:  # the server runs in another directory: an absolute path
+        return str(Path(given).resolve()), Path(given).name
     try:
         from codegraph.models.predict import DEFAULT_CHECKPOINT
 

@@ -1038,3 +1038,26 @@ def function_units(graph: Any, funcs: Sequence[Any], budget: int) -> list[Any]:
 
     builder = ContextBuilder(graph, scopes_of(graph), None, budget=budget)
     return [builder.build(f) for f in funcs]
+
+
+def _squash(text: bytes) -> bytes:
+    return b"".join(text.split())
+
+
+def line_repairs(
+    source: bytes, candidates: Sequence[Any], line_start: int, line_end: int, want: str, *, loose: bool
+) -> list[tuple[int, int]]:
+    """Every (candidate, repair) whose repair, applied to the line ``source[line_start:line_end]``,
+    gives ``want`` (``loose``: also equal up to whitespace), in candidate and repair order."""
+    line = source[line_start:line_end]
+    target = want.encode("utf-8")
+    hits = []
+    for ci, cand in enumerate(candidates):
+        for ri, rep in enumerate(cand.repairs):
+            if not (line_start <= rep.start_byte <= rep.end_byte <= line_end):
+                continue
+            a, b = rep.start_byte - line_start, rep.end_byte - line_start
+            new = line[:a] + rep.replacement.encode("utf-8") + line[b:]
+            if new == target or (loose and _squash(new) == _squash(target)):
+                hits.append((ci, ri))
+    return hits

@@ -68,11 +68,11 @@ def pair_key(rule: str, original: str, replacement: str) -> str:
 
 def site_pairs(candidates: Sequence[Candidate], source: bytes) -> list[tuple[int, int, str, str, str]]:
     """Every injectable (candidate, repair) of ``candidates``: (ci, ri, rule, original, replacement)."""
-    from codegraph.models.training.rewrites import _fix_only
+    from codegraph.models.training.rewrites import fix_only
 
     out = []
     for ci, cand in enumerate(candidates):
-        if not cand.repairs or _fix_only(cand):
+        if not cand.repairs or fix_only(cand):
             continue
         for ri, rep in enumerate(cand.repairs):
             original = source[rep.start_byte : rep.end_byte].decode("utf-8", "replace")
@@ -176,8 +176,15 @@ class Example:
 
 def real_injection(rec: dict[str, Any]) -> Example | None:
     """The fixed function's injection sites and the pair that makes the real bug, if one does."""
+    from codegraph.config import Settings
     from codegraph.graph import build_file_graph
-    from codegraph.models.training.mining import byte_range, fixed_source, function_units, innermost_function
+    from codegraph.models.training.mining import (
+        byte_range,
+        fixed_source,
+        function_units,
+        innermost_function,
+        line_repairs,
+    )
     from codegraph.models.training.rewrites import injection_sites
     from codegraph.scope_analysis import scopes_of
     from codegraph.syntax import SourceError
@@ -191,21 +198,14 @@ def real_injection(rec: dict[str, Any]) -> Example | None:
     if g.has_error:
         return None
     func = innermost_function(g, start)
-    (unit,) = function_units(g, [func], 1500)
-    line_end = line_start + len(rec["fixed_line"].encode("utf-8"))
+    (unit,) = function_units(g, [func], Settings().budget)
     cands = injection_sites(unit, func, g, scopes_of(g))
     pairs = site_pairs(cands, g.source)
-    if not pairs:
-        return None
-    line = g.source[line_start:line_end]
-    want = rec["buggy_line"].encode("utf-8")
-    for k, (ci, ri, _, _, _) in enumerate(pairs):
-        rep = cands[ci].repairs[ri]
-        if not (line_start <= rep.start_byte <= rep.end_byte <= line_end):
-            continue
-        a, b = rep.start_byte - line_start, rep.end_byte - line_start
-        if line[:a] + rep.replacement.encode("utf-8") + line[b:] == want:
-            return Example(pairs, k, rec["rule"])
+    index = {(ci, ri): k for k, (ci, ri, _, _, _) in enumerate(pairs)}
+    line_end = line_start + len(rec["fixed_line"].encode("utf-8"))
+    for hit in line_repairs(g.source, cands, line_start, line_end, rec["buggy_line"], loose=False):
+        if hit in index:
+            return Example(pairs, index[hit], rec["rule"])
     return None
 
 
@@ -237,12 +237,8 @@ def pair_counts(data: Sequence[Example]) -> dict[str, int]:
 
 def log_likelihood(data: Sequence[Example], weights: np.ndarray, counts: dict[str, int]) -> float:
     """Mean log-probability of the real injection under the fit."""
-    total = 0.0
-    for ex in data:
-        z = features(ex.pairs, counts) @ weights
-        z = z - z.max()
-        total += float(z[ex.truth] - np.log(np.exp(z).sum()))
-    return total / max(1, len(data))
+    model = MutationFit(weights, counts, {})
+    return sum(math.log(model.probabilities(ex.pairs)[ex.truth]) for ex in data) / max(1, len(data))
 
 
 def uniform_probabilities(pairs: Sequence[tuple[int, int, str, str, str]]) -> np.ndarray:
@@ -283,8 +279,9 @@ def rule_shares(
     real: Counter[str] = Counter(ex.rule for ex in data)
     fitted = dict.fromkeys(RULE_CODES, 0.0)
     uniform = dict.fromkeys(RULE_CODES, 0.0)
+    model = MutationFit(weights, counts, {})
     for ex in data:
-        p = MutationFit(weights, counts, {}).probabilities(ex.pairs)
+        p = model.probabilities(ex.pairs)
         for (_, _, rule, _, _), pk, uk in zip(ex.pairs, p, uniform_probabilities(ex.pairs)):
             fitted[rule] += float(pk)
             uniform[rule] += float(uk)
@@ -304,7 +301,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--out", type=Path, default=DEFAULT_FIT)
     f.add_argument("--jobs", type=int, default=2)
-    f.add_argument("--limit", type=int, default=0, help="at most this many fixes per split (0: all)")
     return p
 
 
@@ -318,8 +314,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.limit:
-        train, valid = train[: args.limit], valid[: args.limit]
     train_ex = list(examples(train, args.jobs))
     valid_ex = list(examples(valid, args.jobs))
     if not train_ex:

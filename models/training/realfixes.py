@@ -46,6 +46,7 @@ from codegraph.models.training.mining import (
     fixed_source,
     function_units,
     innermost_function,
+    line_repairs,
     read_split,
 )
 
@@ -57,26 +58,12 @@ DEFAULT_DATASET = Path("data/realfix-dataset")
 # --------------------------------------------------------------------------- units of one fix
 
 
-def _squash(text: bytes) -> bytes:
-    return b"".join(text.split())
-
-
 def matching_repair(
     graph: Any, unit: Any, rec: dict[str, Any], span: tuple[int, int, int, int]
 ) -> tuple[int, int] | None:
     """(candidate, repair) of ``unit`` that turns the buggy line into the fixed line, if any."""
     _, _, line_start, line_end = span
-    line = graph.source[line_start:line_end]
-    want = rec["fixed_line"].encode("utf-8")
-    hits = []
-    for ci, cand in enumerate(unit.candidates):
-        for ri, rep in enumerate(cand.repairs):
-            if not (line_start <= rep.start_byte <= rep.end_byte <= line_end):
-                continue
-            a, b = rep.start_byte - line_start, rep.end_byte - line_start
-            new = line[:a] + rep.replacement.encode("utf-8") + line[b:]
-            if new == want or _squash(new) == _squash(want):
-                hits.append((ci, ri))
+    hits = line_repairs(graph.source, unit.candidates, line_start, line_end, rec["fixed_line"], loose=True)
     return hits[0] if hits else None
 
 

@@ -87,7 +87,7 @@ def choose_rewrite(rng: random.Random, candidates: Sequence[Candidate]) -> tuple
     """(candidate index, repair index): a rule uniformly among those present, then a candidate, a repair."""
     by_rule: dict[str, list[int]] = {}
     for i, c in enumerate(candidates):
-        if c.repairs and not _fix_only(c):
+        if c.repairs and not fix_only(c):
             by_rule.setdefault(c.rule, []).append(i)
     if not by_rule:
         return None
@@ -96,7 +96,7 @@ def choose_rewrite(rng: random.Random, candidates: Sequence[Candidate]) -> tuple
     return ci, rng.randrange(len(candidates[ci].repairs))
 
 
-def _fix_only(cand: Candidate) -> bool:
+def fix_only(cand: Candidate) -> bool:
     """Whether every repair of ``cand`` only fixes (an undefined name's typo repair): no injection."""
     rule = RULES_BY_CODE.get(cand.rule)
     return (
